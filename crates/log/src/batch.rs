@@ -352,7 +352,11 @@ mod tests {
     fn sample() -> Vec<eddy_types::Record> {
         let mut with_headers = eddy_types::Record::new(Some("k2"), "v2", 90);
         with_headers.headers.push(Header { name: "trace".into(), value: Bytes::from_static(b"abc") });
-        vec![eddy_types::Record::new(Some("k1"), "v1", 100), with_headers, eddy_types::Record::new(None::<&str>, "", 105)]
+        vec![
+            eddy_types::Record::new(Some("k1"), "v1", 100),
+            with_headers,
+            eddy_types::Record::new(None::<&str>, "", 105),
+        ]
     }
 
     #[test]

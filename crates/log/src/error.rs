@@ -55,7 +55,9 @@ pub enum Error {
         count: u32,
     },
     /// A read asked for an offset that is not stored.
-    #[error("offset {requested} is not available in '{topic}' partition {partition}: it holds offsets {start}..{end}")]
+    #[error(
+        "offset {requested} is not available in '{topic}' partition {partition}: it holds offsets {start}..{end}"
+    )]
     OffsetOutOfRange {
         /// The topic.
         topic: String,
@@ -83,7 +85,9 @@ pub enum Error {
         limit: usize,
     },
     /// A write or fsync failed earlier; the partition refuses writes until reopened.
-    #[error("partition {topic}/{partition} refuses writes after an earlier write failure; restart to recover")]
+    #[error(
+        "partition {topic}/{partition} refuses writes after an earlier write failure; restart to recover"
+    )]
     Poisoned {
         /// The topic.
         topic: String,

@@ -83,7 +83,12 @@ pub(crate) fn decode(base_offset: Offset, buf: &[u8]) -> Option<SealedIndex> {
             position: u32_at(HEADER_LEN + 8 * i + 4),
         })
         .collect();
-    Some(SealedIndex { next_offset: u64_at(16), max_timestamp: u64_at(24) as i64, segment_len: u64_at(32), entries })
+    Some(SealedIndex {
+        next_offset: u64_at(16),
+        max_timestamp: u64_at(24) as i64,
+        segment_len: u64_at(32),
+        entries,
+    })
 }
 
 #[cfg(test)]

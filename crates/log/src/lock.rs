@@ -28,11 +28,7 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
-                let pid = pid.trim();
-                let pid = if pid.is_empty() { "unknown".to_owned() } else { pid.to_owned() };
-                return Err(Error::Locked { lock_file: path, pid });
+                return Err(Error::Locked { lock_file: path, pid: holder_pid(&mut file) });
             }
             Err(TryLockError::Error(source)) => return Err(Error::Io { path, source }),
         }
@@ -41,4 +37,17 @@ impl DirLock {
         write!(file, "{}", std::process::id()).map_err(Error::io(&path))?;
         Ok(DirLock { _file: file })
     }
+}
+
+/// Reads the pid the holder wrote. The holder writes it just after taking the lock, so an
+/// empty file is read again a few times before giving up.
+fn holder_pid(file: &mut File) -> String {
+    for _ in 0..20 {
+        let mut pid = String::new();
+        if file.rewind().is_ok() && file.read_to_string(&mut pid).is_ok() && !pid.trim().is_empty() {
+            return pid.trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    "unknown".to_owned()
 }

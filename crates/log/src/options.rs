@@ -87,7 +87,7 @@ impl TopicConfig {
             return Err(Error::InvalidConfig("retention-bytes must be larger than 0".into()));
         }
         if self.segment_bytes.is_some_and(|s| s < 1024) {
-            return Err(Error::InvalidConfig("segment-bytes must be at least 1KiB".into()));
+            return Err(Error::InvalidConfig("segment size must be at least 1KiB".into()));
         }
         Ok(())
     }

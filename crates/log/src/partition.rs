@@ -93,7 +93,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Partition {
     /// Opens the partition in `dir`, recovering from a crash if needed.
-    pub(crate) fn open(topic: &str, id: PartitionId, dir: &Path, settings: PartitionSettings) -> Result<Partition> {
+    pub(crate) fn open(
+        topic: &str,
+        id: PartitionId,
+        dir: &Path,
+        settings: PartitionSettings,
+    ) -> Result<Partition> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
@@ -144,8 +149,12 @@ impl Partition {
             committed: Mutex::new(next_offset),
             committed_changed: Condvar::new(),
         };
-        // Record what recovery found as durable, so later damage before it is detected.
-        partition.sync()?;
+        // Record what recovery found as durable, so later damage before it is detected. A
+        // partition that recovery left as the checkpoint describes needs no write, which keeps
+        // read-only opens read-only.
+        if checkpoint.map(|c| c.next_offset) != Some(next_offset) {
+            partition.sync()?;
+        }
         Ok(partition)
     }
 
@@ -203,24 +212,26 @@ impl Partition {
     fn commit_locked(&self, writer: &mut Writer) -> Result<Offset> {
         if !writer.pending.is_empty() {
             let active = self.active();
-            let mut state = active.state().clone();
-            let pos = state.len;
+            // Only this writer changes `len`, so it cannot move while we write.
+            let pos = active.state().len;
             if let Err(source) = active.file.write_all_at(&writer.buffer, pos) {
                 writer.poisoned = true;
                 return Err(Error::Io { path: active.path.clone(), source });
             }
-            for (at, header) in &writer.pending {
-                segment::record_batch(
-                    &mut state,
-                    active.base_offset,
-                    pos + *at as u64,
-                    header,
-                    self.settings.index_interval_bytes,
-                );
+            {
+                let mut state = active.state_mut();
+                for (at, header) in &writer.pending {
+                    segment::record_batch(
+                        &mut state,
+                        active.base_offset,
+                        pos + *at as u64,
+                        header,
+                        self.settings.index_interval_bytes,
+                    );
+                }
+                state.len = pos + writer.buffer.len() as u64;
+                state.next_offset = writer.next_offset;
             }
-            state.len = pos + writer.buffer.len() as u64;
-            state.next_offset = writer.next_offset;
-            active.install(state);
             writer.buffer.clear();
             writer.pending.clear();
             writer.unsynced = true;
@@ -261,7 +272,11 @@ impl Partition {
         }
         let state = active.state();
         writer.checkpoint.write(
-            Checkpoint { segment_base: active.base_offset, position: state.len, next_offset: state.next_offset },
+            Checkpoint {
+                segment_base: active.base_offset,
+                position: state.len,
+                next_offset: state.next_offset,
+            },
             false,
         )?;
         writer.last_sync = Instant::now();
@@ -407,7 +422,9 @@ impl Partition {
         if !keep.is_empty() {
             let start = writer.buffer.len();
             let base = writer.next_offset;
-            if let Some(header) = batch::encode(&mut writer.buffer, base, keep.iter().map(OwnedRecord::as_ref)) {
+            if let Some(header) =
+                batch::encode(&mut writer.buffer, base, keep.iter().map(OwnedRecord::as_ref))
+            {
                 writer.pending.push((start, header));
                 writer.next_offset = header.next_offset();
             }
@@ -491,7 +508,12 @@ struct OwnedRecord {
 
 impl OwnedRecord {
     fn as_ref(&self) -> RecordRef<'_> {
-        RecordRef { key: self.key.as_deref(), value: &self.value, timestamp: self.timestamp, headers: &self.headers }
+        RecordRef {
+            key: self.key.as_deref(),
+            value: &self.value,
+            timestamp: self.timestamp,
+            headers: &self.headers,
+        }
     }
 }
 
@@ -539,13 +561,20 @@ fn open_sealed(segment: &Segment, next_base: Offset, index_interval: u64) -> Res
     }
     let scan = segment.scan(index_interval)?;
     if let Some((offset, invalid)) = scan.invalid {
-        return Err(Error::Corruption { file: segment.path.clone(), offset, reason: invalid.reason().to_owned() });
+        return Err(Error::Corruption {
+            file: segment.path.clone(),
+            offset,
+            reason: invalid.reason().to_owned(),
+        });
     }
     if scan.state.next_offset != next_base {
         return Err(Error::Corruption {
             file: segment.path.clone(),
             offset: scan.state.len,
-            reason: format!("segment ends at offset {} but the next segment starts at {next_base}", scan.state.next_offset),
+            reason: format!(
+                "segment ends at offset {} but the next segment starts at {next_base}",
+                scan.state.next_offset
+            ),
         });
     }
     segment.install(scan.state);
@@ -598,7 +627,9 @@ fn remove_segment_files(segment: &Segment) -> Result<()> {
 
 fn remove_if_exists(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: path.to_owned(), source: e }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::Io { path: path.to_owned(), source: e })
+        }
         _ => Ok(()),
     }
 }

@@ -129,7 +129,11 @@ impl Segment {
     ) -> Result<(SegmentState, Option<batch::BatchHeader>)> {
         let scan = self.scan_to(stop, index_interval)?;
         if let Some((offset, invalid)) = scan.invalid {
-            return Err(Error::Corruption { file: self.path.clone(), offset, reason: invalid.reason().to_owned() });
+            return Err(Error::Corruption {
+                file: self.path.clone(),
+                offset,
+                reason: invalid.reason().to_owned(),
+            });
         }
         Ok((scan.state, scan.stopped_at))
     }

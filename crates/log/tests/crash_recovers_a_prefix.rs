@@ -3,6 +3,8 @@
 //! of what was committed, or, if the damage hit bytes recorded as durable, refuse to open
 //! with a corruption error naming the file.
 
+#![allow(clippy::unwrap_used)]
+
 use std::{fs::OpenOptions, os::unix::fs::FileExt, path::PathBuf};
 
 use eddy_log::{Error, FsyncPolicy, Log, Options, Partition, TopicConfig};
@@ -157,7 +159,10 @@ fn run(ops: Vec<Op>, crash: Crash) {
     std::fs::remove_file(dir.path().join("LOCK")).unwrap();
     match (open(dir.path()), damage_at) {
         (Err(Error::Corruption { file: bad, offset, .. }), Some(at)) => {
-            assert!(at < durable, "damage at {at} is past the durable {durable} bytes: must recover, not fail");
+            assert!(
+                at < durable,
+                "damage at {at} is past the durable {durable} bytes: must recover, not fail"
+            );
             assert_eq!(bad, file);
             assert!(offset <= at, "reported offset {offset} is after the damage at {at}");
         }

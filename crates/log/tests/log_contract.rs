@@ -1,6 +1,8 @@
 //! The log's contract: append, commit, read, committed end, segments, retention, truncation,
 //! recovery and ownership of the directory.
 
+#![allow(clippy::unwrap_used)]
+
 use std::{
     fs::OpenOptions,
     io::Write,
@@ -49,11 +51,12 @@ fn append_numbered(partition: &Partition, range: std::ops::Range<u64>, per_batch
 }
 
 fn segment_files(dir: &Path, topic: &str, partition: u32) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
     files.sort();
     files
 }
@@ -339,7 +342,9 @@ fn a_follower_wakes_up_when_data_is_committed() {
 
 #[test]
 fn every_fsync_policy_commits_the_same_data() {
-    for fsync in [FsyncPolicy::EveryCommit, FsyncPolicy::Interval(Duration::from_millis(1)), FsyncPolicy::Never] {
+    for fsync in
+        [FsyncPolicy::EveryCommit, FsyncPolicy::Interval(Duration::from_millis(1)), FsyncPolicy::Never]
+    {
         let dir = tempfile::tempdir().unwrap();
         {
             let log = Log::open(dir.path(), Options { fsync, ..options() }).unwrap();

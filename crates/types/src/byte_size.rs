@@ -46,7 +46,11 @@ impl FromStr for ByteSize {
         let multiplier = if unit.is_empty() {
             1
         } else {
-            UNITS.iter().find(|(name, _)| *name == unit).map(|(_, m)| *m).ok_or_else(|| err("unknown unit"))?
+            UNITS
+                .iter()
+                .find(|(name, _)| *name == unit)
+                .map(|(_, m)| *m)
+                .ok_or_else(|| err("unknown unit"))?
         };
         number.checked_mul(multiplier).map(ByteSize).ok_or_else(|| err("size too large"))
     }
@@ -54,7 +58,8 @@ impl FromStr for ByteSize {
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const BINARY: &[(&str, u64)] = &[("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        const BINARY: &[(&str, u64)] =
+            &[("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
         for (name, size) in BINARY {
             if self.0 >= *size {
                 if self.0.is_multiple_of(*size) {

@@ -61,7 +61,11 @@ impl TopicName {
             return Err(InvalidTopicName::BadCharacter { name: name.to_owned(), character, position });
         }
         if name.len() > Self::MAX_LEN {
-            return Err(InvalidTopicName::TooLong { name: name.to_owned(), len: name.len(), max: Self::MAX_LEN });
+            return Err(InvalidTopicName::TooLong {
+                name: name.to_owned(),
+                len: name.len(),
+                max: Self::MAX_LEN,
+            });
         }
         if name.starts_with('.') {
             return Err(InvalidTopicName::LeadingDot(name.to_owned()));

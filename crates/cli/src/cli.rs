@@ -1,0 +1,43 @@
+//! The command line: global flags and the command tree.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{consume::ConsumeArgs, produce::ProduceArgs, topic::TopicCommand};
+
+/// Eddy: event-driven stateful apps in a single binary.
+#[derive(Debug, Parser)]
+#[command(name = "eddy", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Directory holding Eddy's data; the event log lives in its `log` subdirectory.
+    #[arg(long, global = true, env = "EDDY_DATA_DIR", default_value = "./.eddy", value_name = "DIR")]
+    pub(crate) data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, list, describe and delete topics.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Write records to a topic, one per line of stdin or of a file.
+    Produce(ProduceArgs),
+    /// Read records from a topic.
+    Consume(ConsumeArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

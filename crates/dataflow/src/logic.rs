@@ -1,0 +1,73 @@
+//! The seam between an operator and the code it runs.
+//!
+//! The plan says *what* runs as a [`Logic`]; the engine calls it through the [`Function`]
+//! trait, which CEL expressions implement here. WebAssembly components will implement the
+//! same trait in `eddy-wasm`: the plan carries their source ([`Logic::Wasm`]) and the engine
+//! instantiates them, so operators never know which kind of code they call.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::expr::{Bindings, EvalError, Expr};
+
+/// User code that turns a record's bindings into a JSON value.
+///
+/// Contract: `call` never panics on bad input; a record the code cannot handle is an `Err`,
+/// which sends that record to the dead-letter topic. Implementations are shared between
+/// worker threads.
+pub trait Function: fmt::Debug + Send + Sync {
+    /// Runs the code on one record.
+    ///
+    /// # Errors
+    /// Why the record could not be processed.
+    fn call(&self, bindings: &Bindings<'_>) -> Result<Value, EvalError>;
+}
+
+impl Function for Expr {
+    fn call(&self, bindings: &Bindings<'_>) -> Result<Value, EvalError> {
+        self.eval(bindings)
+    }
+}
+
+/// The code an operator runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Logic {
+    /// A compiled CEL expression.
+    Cel(Expr),
+    /// WebAssembly, to be instantiated by the engine. Validation refuses it in this build, so
+    /// a [`crate::Plan`] does not contain it yet.
+    Wasm(WasmSource),
+}
+
+/// Where a WebAssembly operator's code comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WasmSource {
+    /// `run:` inline Rust, to compile.
+    Inline(String),
+    /// `uses:` a function of an imported package.
+    Uses(String),
+    /// `component:` a prebuilt component's path.
+    Component(String),
+}
+
+impl Logic {
+    /// The code as a [`Function`], when it runs in this crate (CEL); `None` for WebAssembly,
+    /// which the engine instantiates.
+    pub fn function(&self) -> Option<&dyn Function> {
+        match self {
+            Logic::Cel(expr) => Some(expr),
+            Logic::Wasm(_) => None,
+        }
+    }
+
+    /// The CEL expression, if it is one.
+    pub fn as_cel(&self) -> Option<&Expr> {
+        match self {
+            Logic::Cel(expr) => Some(expr),
+            Logic::Wasm(_) => None,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The execution plan: what the engine runs, resolved and checked, with no I/O and no
+//! references left to look up.
+//!
+//! ```text
+//! Plan
+//! ├─ topics            create each (name, partitions); key/value types resolved
+//! ├─ dead_letter_topic <meta.name>.dead-letter
+//! └─ services          in topological order: a service comes after every service
+//!    │                 that writes a topic it reads
+//!    ├─ sources        topic + start offset + per-source chain
+//!    ├─ chain          stateless operators on every record (fused, no channel hop)
+//!    ├─ partition      key expression → chain → update-state (with its state)
+//!    └─ sinks          per-sink chain + topic
+//! ```
+//!
+//! Record flow through a service: each source's chain, then `chain`, then the partition
+//! stage (new key, its chain, then `update-state`, which computes the key's new state from
+//! `state` and the record and lets the record through unchanged), then each sink's chain.
+
+use std::time::Duration;
+
+use eddy_types::TopicName;
+use serde_json::Value;
+
+use crate::logic::Logic;
+use crate::model::{Converter, Primitive, TypeDef};
+
+/// Everything the engine needs to run a dataflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// `meta.name`.
+    pub name: String,
+    /// How often to commit an epoch.
+    pub commit_interval: Duration,
+    /// Where records that fail (schema mismatch, expression error) go, with the reason:
+    /// `<meta.name>.dead-letter`. It is created like the other topics, with one partition.
+    pub dead_letter_topic: TopicName,
+    /// The declared topics, by id.
+    pub topics: Vec<TopicPlan>,
+    /// The services, each after the services that feed it.
+    pub services: Vec<ServicePlan>,
+}
+
+/// A topic to create and check records against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPlan {
+    /// Its id in the file.
+    pub id: String,
+    /// Its name in the log.
+    pub name: TopicName,
+    /// How many partitions.
+    pub partitions: u32,
+    /// The key's type, names resolved; `None` when keys are opaque.
+    pub key: Option<TypeDef>,
+    /// The value's type, names resolved.
+    pub value: TypeDef,
+    /// How values are encoded.
+    pub converter: Converter,
+}
+
+/// One service, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePlan {
+    /// Its name.
+    pub name: String,
+    /// What it reads.
+    pub sources: Vec<SourcePlan>,
+    /// Stateless operators applied to every record, after the source's own chain.
+    pub chain: Vec<OperatorPlan>,
+    /// Re-keying and state, if any.
+    pub partition: Option<PartitionPlan>,
+    /// Every state the service declares (the one `update-state` updates among them).
+    pub states: Vec<StatePlan>,
+    /// What it writes.
+    pub sinks: Vec<SinkPlan>,
+}
+
+/// A topic a service reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcePlan {
+    /// The topic's id in the file.
+    pub topic_id: String,
+    /// The topic's name in the log.
+    pub topic: TopicName,
+    /// Where to start when the service has no committed offset yet.
+    pub start: StartOffset,
+    /// Operators applied to records from this topic only.
+    pub chain: Vec<OperatorPlan>,
+}
+
+/// A topic a service writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkPlan {
+    /// The topic's id in the file.
+    pub topic_id: String,
+    /// The topic's name in the log.
+    pub topic: TopicName,
+    /// Operators applied to records written to this topic only.
+    pub chain: Vec<OperatorPlan>,
+}
+
+/// Where a source starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOffset {
+    /// This many records after the first one still in the topic.
+    Beginning(u64),
+    /// This many records before the end.
+    End(u64),
+    /// This absolute offset.
+    Absolute(u64),
+}
+
+/// The stateless operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperatorKind {
+    /// Keep the record when the logic returns `true`; drop it on `false`.
+    Filter,
+    /// Replace the value with the result.
+    Map,
+    /// Replace the value with the result; drop the record when it is `null`.
+    FilterMap,
+    /// Emit one record per element of the resulting list.
+    FlatMap,
+}
+
+/// One stateless operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorPlan {
+    /// What it does.
+    pub kind: OperatorKind,
+    /// The code it runs.
+    pub logic: Logic,
+    /// Where it is declared (`services.alerts.transforms[0]`), for error messages.
+    pub origin: String,
+}
+
+/// The partition stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionPlan {
+    /// Computes the record's new key.
+    pub key: Logic,
+    /// Where the key logic is declared.
+    pub key_origin: String,
+    /// Operators after re-keying.
+    pub chain: Vec<OperatorPlan>,
+    /// The state update, if any.
+    pub update_state: Option<UpdateStatePlan>,
+}
+
+/// `update-state`: computes the key's new state; `state` is bound to the current one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateStatePlan {
+    /// The code; its result is the new state.
+    pub logic: Logic,
+    /// Where it is declared.
+    pub origin: String,
+    /// The state it updates.
+    pub state: StatePlan,
+}
+
+/// A keyed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePlan {
+    /// Its name.
+    pub name: String,
+    /// The key's type (a string or integer primitive).
+    pub key: Primitive,
+    /// The value's type, names resolved.
+    pub value: StateType,
+}
+
+/// A state value's type, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateType {
+    /// A number.
+    Number(Primitive),
+    /// Named columns of primitive types.
+    Row(Vec<(String, Primitive)>),
+}
+
+impl StateType {
+    /// The value a key's state has before its first update: 0, or a row of zeroes, empty
+    /// strings and `false`.
+    pub fn initial(&self) -> Value {
+        match self {
+            StateType::Number(number) => zero(*number),
+            StateType::Row(columns) => {
+                Value::Object(columns.iter().map(|(name, column)| (name.clone(), zero(*column))).collect())
+            }
+        }
+    }
+
+    /// The state's type as a [`TypeDef`], to check updates with [`TypeDef::check`].
+    pub fn type_def(&self) -> TypeDef {
+        match self {
+            StateType::Number(number) => TypeDef::Primitive(*number),
+            StateType::Row(columns) => TypeDef::Object(
+                columns.iter().map(|(name, column)| (name.clone(), TypeDef::Primitive(*column))).collect(),
+            ),
+        }
+    }
+}
+
+fn zero(primitive: Primitive) -> Value {
+    match primitive {
+        Primitive::String | Primitive::Bytes => Value::from(""),
+        Primitive::Bool => Value::from(false),
+        Primitive::F32 | Primitive::F64 => Value::from(0.0),
+        Primitive::I32 | Primitive::I64 | Primitive::U32 | Primitive::U64 => Value::from(0),
+    }
+}
+
+impl Plan {
+    /// Every topic the dataflow needs, dead-letter topic included, with its partition count.
+    pub fn topics_to_create(&self) -> Vec<(&TopicName, u32)> {
+        let mut topics: Vec<(&TopicName, u32)> =
+            self.topics.iter().map(|topic| (&topic.name, topic.partitions)).collect();
+        topics.push((&self.dead_letter_topic, 1));
+        topics
+    }
+
+    /// The topic with id `id`.
+    pub fn topic(&self, id: &str) -> Option<&TopicPlan> {
+        self.topics.iter().find(|topic| topic.id == id)
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&ServicePlan> {
+        self.services.iter().find(|service| service.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn states_start_at_zero_and_check_their_updates() {
+        let counter = StateType::Number(Primitive::U64);
+        assert_eq!(counter.initial(), json!(0));
+        assert_eq!(counter.type_def().check(&json!(1)), Ok(()));
+        let row = StateType::Row(vec![("sum".to_owned(), Primitive::F64), ("n".to_owned(), Primitive::U32)]);
+        assert_eq!(row.initial(), json!({"sum": 0.0, "n": 0}));
+        assert!(row.type_def().check(&row.initial()).is_ok());
+    }
+}

@@ -1,0 +1,307 @@
+//! The `services` section: sources, sinks, states and the partition stage.
+
+use std::collections::BTreeMap;
+
+use eddy_types::TopicName;
+
+use super::settings::Settings;
+use super::steps::Scope;
+use super::{Validator, extend};
+use crate::diagnostic::Finding;
+use crate::model::{Partition, Primitive, Service, StateValue, TypeDef};
+use crate::plan::{
+    PartitionPlan, ServicePlan, SinkPlan, SourcePlan, StatePlan, StateType, TopicPlan, UpdateStatePlan,
+};
+use crate::suggest::closest;
+use crate::yaml::Path;
+
+impl Validator<'_> {
+    /// Checks every service; returns the plans of those without problems.
+    pub(super) fn services(
+        &mut self,
+        topics: &BTreeMap<String, Option<TopicPlan>>,
+        settings: Option<&Settings>,
+    ) -> Vec<ServicePlan> {
+        let dataflow = self.dataflow;
+        let services = Path::root().key("services");
+        if dataflow.services.is_empty() && !self.is_broken(&services) {
+            self.report(
+                Finding::new(
+                    services.clone(),
+                    "the dataflow has no services; declare at least one under `services`",
+                )
+                .at_key(),
+            );
+        }
+        let mut plans = Vec::new();
+        for (name, service) in &dataflow.services {
+            let path = services.key(name);
+            if self.is_broken(&path) {
+                continue;
+            }
+            if let Some(plan) = self.service(name, service, &path, topics, settings) {
+                plans.push(plan);
+            }
+        }
+        plans
+    }
+
+    fn service(
+        &mut self,
+        name: &str,
+        service: &Service,
+        path: &Path,
+        topics: &BTreeMap<String, Option<TopicPlan>>,
+        settings: Option<&Settings>,
+    ) -> Option<ServicePlan> {
+        let mut ok = true;
+        if service.window.is_some() {
+            self.report(
+                Finding::new(
+                    path.key("window"),
+                    "window: not supported in this version; remove the `window:` block (windowed services come later)",
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+
+        if service.sources.is_empty() {
+            self.report(
+                Finding::new(
+                    path.key("sources"),
+                    format!("service `{name}` has no sources; add one, e.g. `sources: [{{type: topic, id: <topic>}}]`"),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        let mut sources = Vec::new();
+        let mut first_use: BTreeMap<&str, usize> = BTreeMap::new();
+        for (index, source) in service.sources.iter().enumerate() {
+            let at = path.key("sources").index(index);
+            let topic = self.topic_ref(&source.id, at.key("id"), topics);
+            if let Some(first) = first_use.insert(&source.id, index) {
+                self.report(Finding::new(
+                    at.key("id"),
+                    format!("topic `{}` is already a source of this service (sources[{first}])", source.id),
+                ));
+                ok = false;
+            }
+            let chain = self.chain(&source.transforms, &at.key("transforms"));
+            match (topic, chain, settings) {
+                (Some(topic), Some(chain), Some(settings)) => sources.push(SourcePlan {
+                    topic_id: source.id.clone(),
+                    topic,
+                    start: settings.start,
+                    chain,
+                }),
+                _ => ok = false,
+            }
+        }
+
+        let chain = self.chain(&service.transforms, &path.key("transforms"));
+        let states = self.states(service, path);
+        let partition = match &service.partition {
+            None => Some(None),
+            Some(partition) => {
+                self.partition(partition, &path.key("partition"), name, service, states.as_deref()).map(Some)
+            }
+        };
+
+        let ends_in_state =
+            service.partition.as_ref().is_some_and(|partition| partition.update_state.is_some());
+        if service.sinks.is_empty() && !ends_in_state {
+            self.report(
+                Finding::new(
+                    path.key("sinks"),
+                    format!(
+                        "service `{name}` has no sinks and no `partition.update-state`, so its output goes nowhere; \
+                         add e.g. `sinks: [{{type: topic, id: <topic>}}]`"
+                    ),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        let mut sinks = Vec::new();
+        for (index, sink) in service.sinks.iter().enumerate() {
+            let at = path.key("sinks").index(index);
+            let topic = self.topic_ref(&sink.id, at.key("id"), topics);
+            if service.sources.iter().any(|source| source.id == sink.id) {
+                self.report(Finding::new(
+                    at.key("id"),
+                    format!(
+                        "topic `{}` is both a source and a sink of service `{name}`; a service cannot feed itself",
+                        sink.id
+                    ),
+                ));
+                ok = false;
+            }
+            let chain = self.chain(&sink.transforms, &at.key("transforms"));
+            match (topic, chain) {
+                (Some(topic), Some(chain)) => {
+                    sinks.push(SinkPlan { topic_id: sink.id.clone(), topic, chain })
+                }
+                _ => ok = false,
+            }
+        }
+
+        if !ok {
+            return None;
+        }
+        Some(ServicePlan {
+            name: name.to_owned(),
+            sources,
+            chain: chain?,
+            partition: partition?,
+            states: states?,
+            sinks,
+        })
+    }
+
+    /// Resolves a source's or sink's topic id, written at `path`.
+    fn topic_ref(
+        &mut self,
+        id: &str,
+        path: Path,
+        topics: &BTreeMap<String, Option<TopicPlan>>,
+    ) -> Option<TopicName> {
+        match topics.get(id) {
+            Some(plan) => plan.as_ref().map(|plan| plan.name.clone()),
+            None => {
+                if !self.is_broken(&Path::root().key("topics").key(id)) {
+                    let hint = closest(id, topics.keys().map(String::as_str))
+                        .map(|near| format!(" (did you mean `{near}`?)"))
+                        .unwrap_or_default();
+                    let declared = if topics.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        topics.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                    };
+                    self.report(
+                        Finding::new(
+                            path,
+                            format!("topic `{id}` is not declared in `topics`{hint} (declared: {declared})"),
+                        )
+                        .expected("a topic id declared in `topics`"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn states(&mut self, service: &Service, path: &Path) -> Option<Vec<StatePlan>> {
+        let mut plans = Vec::new();
+        let mut ok = true;
+        for (name, state) in &service.states {
+            let at = extend(path, &["states", name, "properties"]);
+            let key_path = extend(&at, &["key", "type"]);
+            let key = match self.primitive_ref(&state.properties.key.type_name, key_path.clone()) {
+                Some(key) if key == Primitive::String || key.is_integer() => Some(key),
+                Some(other) => {
+                    self.report(Finding::new(
+                        key_path,
+                        format!("a state key must be `string` or an integer type, not `{other}`"),
+                    ));
+                    None
+                }
+                None => None,
+            };
+            let value = match &state.properties.value {
+                StateValue::Number(number) => Some(StateType::Number(*number)),
+                StateValue::Row(columns) => self.row(columns, &extend(&at, &["value", "properties"])),
+            };
+            match (key, value) {
+                (Some(key), Some(value)) => plans.push(StatePlan { name: name.clone(), key, value }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(plans)
+    }
+
+    fn row(&mut self, columns: &BTreeMap<String, TypeDef>, path: &Path) -> Option<StateType> {
+        let mut resolved = Vec::new();
+        let mut ok = true;
+        for (name, column) in columns {
+            let at = path.key(name);
+            let primitive = match column {
+                TypeDef::Primitive(primitive) => Some(*primitive),
+                TypeDef::Named(type_name) => self.primitive_ref(type_name, at.key("type")),
+                TypeDef::Object(_) | TypeDef::List(_) => {
+                    self.report(Finding::new(at.key("type"), "a row column must have a primitive type"));
+                    None
+                }
+            };
+            match primitive {
+                Some(primitive) => resolved.push((name.clone(), primitive)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(StateType::Row(resolved))
+    }
+
+    fn partition(
+        &mut self,
+        partition: &Partition,
+        path: &Path,
+        name: &str,
+        service: &Service,
+        states: Option<&[StatePlan]>,
+    ) -> Option<PartitionPlan> {
+        let key_path = path.key("assign-key");
+        let key = self.logic(&partition.assign_key.codes(), &key_path, Scope::Record);
+        let chain = self.chain(&partition.transforms, &path.key("transforms"));
+        let update_state = match &partition.update_state {
+            None => Some(None),
+            Some(update) => {
+                let at = path.key("update-state");
+                let logic = self.logic(&update.codes(), &at, Scope::State);
+                let declared: Vec<&str> = service.states.keys().map(String::as_str).collect();
+                let state = match declared.as_slice() {
+                    [] => {
+                        self.report(
+                            Finding::new(
+                                at.clone(),
+                                format!(
+                                    "`update-state` needs a state to update; declare one under `services.{name}.states`, \
+                                     e.g. `count: {{type: keyed-state, properties: {{key: {{type: string}}, value: {{type: u64}}}}}}`"
+                                ),
+                            )
+                            .at_key(),
+                        );
+                        None
+                    }
+                    [_] => states.and_then(|states| states.first().cloned()),
+                    several => {
+                        self.report(
+                            Finding::new(
+                                at.clone(),
+                                format!(
+                                    "`update-state` binds exactly one state as `state`, but service `{name}` declares {} ({}); keep one",
+                                    several.len(),
+                                    several.join(", ")
+                                ),
+                            )
+                            .at_key(),
+                        );
+                        None
+                    }
+                };
+                match (logic, state) {
+                    (Some(logic), Some(state)) => {
+                        Some(Some(UpdateStatePlan { logic, origin: at.to_string(), state }))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        Some(PartitionPlan {
+            key: key?,
+            key_origin: key_path.to_string(),
+            chain: chain?,
+            update_state: update_state?,
+        })
+    }
+}
