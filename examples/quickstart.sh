@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Eddy in one minute: create a partitioned topic, produce keyed sensor readings, read them
-# back. Uses a fresh data directory under target/ so it never touches your ./.eddy.
+# Eddy in one minute: keyed sensor readings go into a partitioned topic; a dataflow with two
+# services (a filter+map to an alerts topic, and per-sensor statistics in keyed state) runs
+# over them until its input is drained; then we read the alerts and the committed state.
+# Uses a fresh data directory under target/ so it never touches your ./.eddy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,20 +12,26 @@ rm -rf target/quickstart-data
 
 step() { printf '\n\033[1m$ eddy %s\033[0m\n' "$*"; }
 
-step topic create sensor-readings --partitions 3 --retention-time 7d
-eddy topic create sensor-readings --partitions 3 --retention-time 7d
+step topic create sensor-readings --partitions 3
+eddy topic create sensor-readings --partitions 3
 
-step produce sensor-readings --key-separator '|' -v "< examples/sensor-readings.txt"
-eddy produce sensor-readings --key-separator '|' -v < examples/sensor-readings.txt
+step produce sensor-readings --key-separator '|' -v "< examples/sensors/readings.txt"
+eddy produce sensor-readings --key-separator '|' -v < examples/sensors/readings.txt
+
+step run examples/sensors/dataflow.yaml --until-idle
+eddy run examples/sensors/dataflow.yaml --until-idle
+
+step consume sensor-alerts -B -d
+eddy consume sensor-alerts -B -d
+
+step state list sensor-stats stats-per-sensor
+eddy state list sensor-stats stats-per-sensor
+
+step state get sensor-stats stats-per-sensor roof
+eddy state get sensor-stats stats-per-sensor roof
 
 step topic list
 eddy topic list
 
-step topic describe sensor-readings
-eddy topic describe sensor-readings
-
-step consume sensor-readings -B -d -k --partition 0
-eddy consume sensor-readings -B -d -k --partition 0
-
-step consume sensor-readings -T 2 -d --format json
-eddy consume sensor-readings -T 2 -d --format json
+step consume sensors.dead-letter -B -d
+eddy consume sensors.dead-letter -B -d

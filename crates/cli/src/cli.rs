@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{consume::ConsumeArgs, produce::ProduceArgs, topic::TopicCommand};
+use crate::commands::{
+    consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand, topic::TopicCommand,
+};
 
 /// Eddy: event-driven stateful apps in a single binary.
 #[derive(Debug, Parser)]
@@ -28,6 +30,11 @@ pub(crate) enum Command {
     Produce(ProduceArgs),
     /// Read records from a topic.
     Consume(ConsumeArgs),
+    /// Run a dataflow file until Ctrl-C (or until its input is drained).
+    Run(RunArgs),
+    /// Read the committed state of a dataflow's services.
+    #[command(subcommand)]
+    State(StateCommand),
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! `eddy`: the command line of Eddy. Today it manages the topics of the embedded event log
 //! and produces and consumes their records.
 //!
-//! Every command opens the log in `<data-dir>/log`, does its work and exits. Errors are
+//! Every command first tries `<data-dir>/eddy.sock`: when a process (`eddy run`) holds the
+//! data directory, the command goes through it; otherwise it opens the log in
+//! `<data-dir>/log` (or the state in `<data-dir>/state`) itself, does its work and exits. Errors are
 //! printed as `error: <message>` on stderr with exit status 1; a closed stdout (as with
 //! `eddy consume ... | head`) ends a command quietly with status 0.
 
@@ -10,6 +12,7 @@ mod commands;
 mod lines;
 mod report;
 mod table;
+mod target;
 
 use std::{io::IsTerminal, process::ExitCode};
 

@@ -21,20 +21,10 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// The error and its causes joined with ": ", skipping a cause whose text its parent
-/// already includes (some errors print their source as part of their own message).
+/// already includes (some errors print their source as part of their own message). The
+/// process serving a data directory words its errors the same way.
 pub(crate) fn message(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if message.ends_with(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
+    eddy_server::local::error_message(&**error)
 }
 
 #[cfg(test)]

@@ -206,49 +206,81 @@ impl Partition {
     pub fn commit(&self) -> Result<Offset> {
         let mut writer = lock(&self.writer);
         self.check_poisoned(&writer)?;
-        self.commit_locked(&mut writer)
+        self.write_locked(&mut writer, false)?;
+        self.publish(writer.next_offset);
+        Ok(writer.next_offset)
     }
 
-    fn commit_locked(&self, writer: &mut Writer) -> Result<Offset> {
-        if !writer.pending.is_empty() {
-            let active = self.active();
-            // Only this writer changes `len`, so it cannot move while we write.
-            let pos = active.state().len;
-            if let Err(source) = active.file.write_all_at(&writer.buffer, pos) {
-                writer.poisoned = true;
-                return Err(Error::Io { path: active.path.clone(), source });
+    /// Writes appended batches to disk and fsyncs them, *without* making them visible:
+    /// the first half of a two-phase commit. Returns the end written. Readers go on
+    /// stopping at the committed end until [`publish_to`](Self::publish_to) moves it.
+    ///
+    /// A crash after `flush` leaves the written batches on disk, where recovery keeps them;
+    /// whoever owns the two-phase commit (the engine, which records the ends it committed)
+    /// rolls them back with [`truncate`](Self::truncate).
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub fn flush(&self) -> Result<Offset> {
+        let mut writer = lock(&self.writer);
+        self.check_poisoned(&writer)?;
+        self.write_locked(&mut writer, true)?;
+        Ok(writer.next_offset)
+    }
+
+    /// Makes records before `end` visible to readers: the second half of a two-phase
+    /// commit. `end` is clamped to what was written; the committed end never moves back.
+    pub fn publish_to(&self, end: Offset) {
+        let written = self.active().state().next_offset;
+        let end = end.min(written);
+        let mut committed = lock(&self.committed);
+        if end > *committed {
+            *committed = end;
+            self.committed_changed.notify_all();
+        }
+    }
+
+    fn write_locked(&self, writer: &mut Writer, force_sync: bool) -> Result<()> {
+        if writer.pending.is_empty() {
+            return if force_sync { self.sync_locked(writer) } else { Ok(()) };
+        }
+        let active = self.active();
+        // Only this writer changes `len`, so it cannot move while we write.
+        let pos = active.state().len;
+        if let Err(source) = active.file.write_all_at(&writer.buffer, pos) {
+            writer.poisoned = true;
+            return Err(Error::Io { path: active.path.clone(), source });
+        }
+        {
+            let mut state = active.state_mut();
+            for (at, header) in &writer.pending {
+                segment::record_batch(
+                    &mut state,
+                    active.base_offset,
+                    pos + *at as u64,
+                    header,
+                    self.settings.index_interval_bytes,
+                );
             }
-            {
-                let mut state = active.state_mut();
-                for (at, header) in &writer.pending {
-                    segment::record_batch(
-                        &mut state,
-                        active.base_offset,
-                        pos + *at as u64,
-                        header,
-                        self.settings.index_interval_bytes,
-                    );
-                }
-                state.len = pos + writer.buffer.len() as u64;
-                state.next_offset = writer.next_offset;
-            }
-            writer.buffer.clear();
-            writer.pending.clear();
-            writer.unsynced = true;
-            let sync_now = match self.settings.fsync {
+            state.len = pos + writer.buffer.len() as u64;
+            state.next_offset = writer.next_offset;
+        }
+        writer.buffer.clear();
+        writer.pending.clear();
+        writer.unsynced = true;
+        let sync_now = force_sync
+            || match self.settings.fsync {
                 FsyncPolicy::EveryCommit => true,
                 FsyncPolicy::Interval(interval) => writer.last_sync.elapsed() >= interval,
                 FsyncPolicy::Never => false,
             };
-            if sync_now {
-                self.sync_locked(writer)?;
-            }
-            self.publish(writer.next_offset);
-            if active.state().len >= self.settings.segment_bytes {
-                self.roll(writer)?;
-            }
+        if sync_now {
+            self.sync_locked(writer)?;
         }
-        Ok(writer.next_offset)
+        if active.state().len >= self.settings.segment_bytes {
+            self.roll(writer)?;
+        }
+        Ok(())
     }
 
     /// Forces committed data to stable storage and records the checkpoint.
@@ -375,8 +407,10 @@ impl Partition {
         writer.buffer.clear();
         writer.pending.clear();
         let committed = self.committed_end();
-        writer.next_offset = committed;
-        if end >= committed {
+        // What is on disk: the committed records plus any flushed but not yet published.
+        let written = self.active().state().next_offset;
+        writer.next_offset = written;
+        if end >= written {
             return Ok(());
         }
         let start = self.start_offset();
@@ -386,7 +420,7 @@ impl Partition {
                 partition: self.id,
                 requested: end,
                 start,
-                end: committed,
+                end: written,
             });
         }
         let active = {
@@ -418,7 +452,6 @@ impl Partition {
         remove_if_exists(&active.index_path())?;
         writer.next_offset = state.next_offset;
         active.install(state);
-        self.publish(writer.next_offset);
         if !keep.is_empty() {
             let start = writer.buffer.len();
             let base = writer.next_offset;
@@ -428,10 +461,9 @@ impl Partition {
                 writer.pending.push((start, header));
                 writer.next_offset = header.next_offset();
             }
-            writer.unsynced = true;
-            self.commit_locked(&mut writer)?;
-            self.sync_locked(&mut writer)?;
+            self.write_locked(&mut writer, true)?;
         }
+        self.publish(writer.next_offset.min(committed));
         Ok(())
     }
 

@@ -380,3 +380,68 @@ fn a_data_directory_that_is_a_file_gives_a_clear_error() {
     assert!(matches!(err, Error::Io { .. }), "{err}");
     assert!(err.to_string().contains("not-a-dir"), "{err}");
 }
+
+#[test]
+fn flushed_records_stay_invisible_until_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), options()).unwrap();
+    let p = log.create_topic(&name("t"), TopicConfig::default()).unwrap().partition(0).unwrap();
+    append_numbered(&p, 0..10, 4);
+    assert_eq!(p.flush().unwrap(), 10);
+    assert_eq!(p.committed_end(), 0);
+    assert!(values(&p, 0).is_empty());
+    append_numbered(&p, 10..15, 5);
+    assert_eq!(p.flush().unwrap(), 15);
+    p.publish_to(10);
+    assert_eq!(p.committed_end(), 10);
+    assert_eq!(values(&p, 0).len(), 10);
+    p.publish_to(5);
+    assert_eq!(p.committed_end(), 10, "the committed end never moves back");
+    p.publish_to(99);
+    assert_eq!(p.committed_end(), 15, "publishing is clamped to what was written");
+}
+
+#[test]
+fn truncate_drops_flushed_records_that_were_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), options()).unwrap();
+    let p = log.create_topic(&name("t"), small_segments(1)).unwrap().partition(0).unwrap();
+    append_numbered(&p, 0..300, 7);
+    p.commit().unwrap();
+    append_numbered(&p, 300..600, 7);
+    assert_eq!(p.flush().unwrap(), 600);
+    p.truncate(450).unwrap();
+    assert_eq!(p.committed_end(), 300);
+    p.publish_to(600);
+    assert_eq!(p.committed_end(), 450);
+    let got = values(&p, 0);
+    assert_eq!(got.len(), 450);
+    assert_eq!(got.last().unwrap().1, b"record-000449".to_vec());
+    append_numbered(&p, 450..460, 10);
+    assert_eq!(p.commit().unwrap(), 460);
+    drop(p);
+    drop(log);
+    let log = Log::open(dir.path(), options()).unwrap();
+    let p = log.topic("t").unwrap().partition(0).unwrap();
+    assert_eq!(p.committed_end(), 460);
+    assert_eq!(values(&p, 0).last().unwrap().1, b"record-000459".to_vec());
+}
+
+#[test]
+fn flushed_records_survive_reopen_until_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path(), options()).unwrap();
+        let p = log.create_topic(&name("t"), TopicConfig::default()).unwrap().partition(0).unwrap();
+        append_numbered(&p, 0..20, 5);
+        p.commit().unwrap();
+        append_numbered(&p, 20..30, 5);
+        p.flush().unwrap();
+    }
+    let log = Log::open(dir.path(), options()).unwrap();
+    let p = log.topic("t").unwrap().partition(0).unwrap();
+    assert_eq!(p.committed_end(), 30, "recovery keeps every intact batch on disk");
+    p.truncate(20).unwrap();
+    assert_eq!(p.committed_end(), 20);
+    assert_eq!(values(&p, 0).len(), 20);
+}

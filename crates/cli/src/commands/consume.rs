@@ -1,22 +1,22 @@
 //! `eddy consume`: print a topic's records, optionally following new ones.
 //!
-//! Each partition is read from its start offset in turn, one read per partition per
-//! round, so records of one partition come out in offset order. With
-//! `--disable-continuous` the command ends once every partition reached the committed end
-//! it had when the command started; otherwise it waits for more.
+//! Reading is `eddy_server::local::LogReader`'s, here or in the process serving the data
+//! directory: each partition is read from its start offset in turn, so records of one
+//! partition come out in offset order. With `--disable-continuous` the command ends once
+//! every partition reached the committed end it had when the command started; otherwise
+//! it waits for more, flushing its output whenever it has caught up.
 
 use std::{
     io::{self, BufWriter, Write},
     path::Path,
-    sync::Arc,
-    time::Duration,
 };
 
 use clap::{Args, ValueEnum};
-use eddy_log::{Partition, StoredRecord};
+use eddy_server::local::{ConsumeRequest, ConsumedRecord, Poll, StartAt};
 use eddy_types::{Offset, PartitionId};
 
-use super::{open_log, topic_name};
+use super::topic_name;
+use crate::target::Target;
 
 /// Arguments of `eddy consume`.
 #[derive(Debug, Args)]
@@ -56,115 +56,38 @@ enum Format {
     Json,
 }
 
-/// Bytes asked for per read.
-const READ_BYTES: usize = 1 << 20;
-/// How long one idle round waits for new records, spread over the partitions.
-const IDLE_WAIT: Duration = Duration::from_millis(200);
-
-/// Where reading a partition stands.
-struct Cursor {
-    partition: Arc<Partition>,
-    /// The next offset to print.
-    next: Offset,
-    /// With `--disable-continuous`: the committed end when the command started.
-    stop: Option<Offset>,
-}
-
-impl Cursor {
-    fn finished(&self) -> bool {
-        self.stop.is_some_and(|stop| self.next >= stop)
-    }
-}
-
 /// Runs `eddy consume`.
 pub(crate) fn run(data_dir: &Path, args: &ConsumeArgs) -> anyhow::Result<()> {
     topic_name(&args.topic)?;
-    let log = open_log(data_dir)?;
-    let topic = log.topic(&args.topic)?;
-    let partitions = match args.partition {
-        Some(id) => vec![topic.partition(id)?],
-        None => topic.partitions()?,
+    let from = if args.from_beginning {
+        StartAt::Beginning
+    } else if let Some(offset) = args.offset {
+        StartAt::Offset(offset)
+    } else if let Some(tail) = args.tail {
+        StartAt::Tail(tail)
+    } else {
+        StartAt::End
     };
-    let mut cursors = Vec::with_capacity(partitions.len());
-    for partition in partitions {
-        let next = start_offset(&partition, topic.name().as_str(), args)?;
-        let stop = args.disable_continuous.then(|| partition.committed_end());
-        cursors.push(Cursor { partition, next, stop });
-    }
+    let request = ConsumeRequest {
+        topic: args.topic.clone(),
+        partition: args.partition,
+        from,
+        follow: !args.disable_continuous,
+    };
+    let mut target = Target::connect(data_dir)?;
+    let mut records = target.consume(&request)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
     let printer = Printer { format: args.format, key_value: args.key_value };
     loop {
-        let mut progressed = false;
-        for cursor in cursors.iter_mut().filter(|c| !c.finished()) {
-            progressed |= read_once(cursor, &printer, &mut out)?;
-        }
-        if cursors.iter().all(Cursor::finished) {
-            break;
-        }
-        if !progressed {
-            // Every partition is at its end.
-            if args.disable_continuous {
-                break;
-            }
-            out.flush()?;
-            let wait = (IDLE_WAIT / cursors.len().max(1) as u32).max(Duration::from_millis(1));
-            for cursor in &cursors {
-                if cursor.partition.wait_for(cursor.next, wait) {
-                    break;
-                }
-            }
+        match records.poll(|record| Ok(printer.print(record, &mut out)?))? {
+            Poll::Records => {}
+            Poll::CaughtUp => out.flush()?,
+            Poll::End => break,
         }
     }
     out.flush()?;
     Ok(())
-}
-
-/// Where a partition is read from, per the command line.
-fn start_offset(partition: &Partition, topic: &str, args: &ConsumeArgs) -> anyhow::Result<Offset> {
-    let start = partition.start_offset();
-    let end = partition.committed_end();
-    Ok(if args.from_beginning {
-        start
-    } else if let Some(offset) = args.offset {
-        if offset < start || offset > end {
-            return Err(eddy_log::Error::OffsetOutOfRange {
-                topic: topic.to_owned(),
-                partition: partition.id(),
-                requested: offset,
-                start,
-                end,
-            }
-            .into());
-        }
-        offset
-    } else if let Some(tail) = args.tail {
-        end.saturating_sub(tail).max(start)
-    } else {
-        end
-    })
-}
-
-/// Reads and prints one batch's worth of records of a partition; returns whether there
-/// were any.
-fn read_once(cursor: &mut Cursor, printer: &Printer, out: &mut impl Write) -> anyhow::Result<bool> {
-    let batches = cursor.partition.read(cursor.next, READ_BYTES)?;
-    let Some(last) = batches.last() else { return Ok(false) };
-    let limit = cursor.stop.unwrap_or(Offset::MAX);
-    let id = cursor.partition.id();
-    for batch in &batches {
-        for record in batch.records() {
-            if record.offset < cursor.next {
-                continue;
-            }
-            if record.offset >= limit {
-                break;
-            }
-            printer.print(id, &record, out)?;
-        }
-    }
-    cursor.next = last.next_offset().min(limit).max(cursor.next);
-    Ok(true)
 }
 
 /// Writes records in the chosen format.
@@ -174,12 +97,7 @@ struct Printer {
 }
 
 impl Printer {
-    fn print(
-        &self,
-        partition: PartitionId,
-        record: &StoredRecord<'_>,
-        out: &mut impl Write,
-    ) -> io::Result<()> {
+    fn print(&self, record: &ConsumedRecord<'_>, out: &mut impl Write) -> io::Result<()> {
         match self.format {
             Format::Text => {
                 if self.key_value {
@@ -198,8 +116,8 @@ impl Printer {
             Format::Json => {
                 write!(
                     out,
-                    "{{\"partition\":{partition},\"offset\":{},\"timestamp\":{},\"key\":",
-                    record.offset, record.timestamp
+                    "{{\"partition\":{},\"offset\":{},\"timestamp\":{},\"key\":",
+                    record.partition, record.offset, record.timestamp
                 )?;
                 match record.key {
                     Some(key) => json_string(out, key)?,
@@ -233,12 +151,11 @@ mod tests {
         partition.append([RecordRef::new(key, value, 42)]).unwrap();
         partition.commit().unwrap();
         let batches = partition.read(0, 1 << 20).unwrap();
-        let record = batches[0].records().next().unwrap();
+        let record = ConsumedRecord::stored(0, batches[0].records().next().unwrap());
         let mut out = Vec::new();
-        Printer { format, key_value }.print(0, &record, &mut out).unwrap();
+        Printer { format, key_value }.print(&record, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
-
     #[test]
     fn text_prints_the_value_and_optionally_the_key() {
         assert_eq!(printed(Format::Text, false, Some(b"k"), b"v"), "v\n");

@@ -2,6 +2,8 @@
 
 pub(crate) mod consume;
 pub(crate) mod produce;
+pub(crate) mod run;
+pub(crate) mod state;
 pub(crate) mod topic;
 
 use std::path::Path;
@@ -19,6 +21,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Topic(command) => topic::run(data_dir, command),
         Command::Produce(args) => produce::run(data_dir, &args),
         Command::Consume(args) => consume::run(data_dir, &args),
+        Command::Run(args) => run::run(data_dir, &args),
+        Command::State(command) => state::run(data_dir, command),
     }
 }
 

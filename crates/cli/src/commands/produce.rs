@@ -3,25 +3,29 @@
 //! Input is read in large chunks of whole lines (see [`crate::lines`]); the lines of each
 //! chunk become records that borrow from it, grouped per partition into a few batches,
 //! appended, and committed before the next chunk is taken. Killing the producer therefore
-//! leaves a prefix of the input in each partition.
+//! leaves a prefix of the input in each partition. When a process serves the data
+//! directory, each batch goes to it instead and is committed there before it is acked
+//! (see [`crate::target::Sink`]).
 
 use std::{
     fs::File,
     io::{self, IsTerminal, Read, Write},
     path::{Path, PathBuf},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
 use clap::{Args, builder::NonEmptyStringValueParser};
-use eddy_log::{MAX_BATCH_BYTES, Partition, Topic};
+use eddy_log::MAX_BATCH_BYTES;
 use eddy_types::{ByteSize, PartitionId, RecordRef, Timestamp, now_millis, partition_for_key};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use memchr::memmem::Finder;
 
-use super::{open_log, topic_name};
-use crate::lines::{Chunk, LineChunks};
+use super::topic_name;
+use crate::{
+    lines::{Chunk, LineChunks},
+    target::{Sink, Target},
+};
 
 /// Arguments of `eddy produce`.
 #[derive(Debug, Args)]
@@ -63,13 +67,10 @@ pub(crate) fn run(data_dir: &Path, args: &ProduceArgs) -> anyhow::Result<()> {
         }
         None => (Box::new(io::stdin()), None),
     };
-    let log = open_log(data_dir)?;
-    let topic = log.topic(&args.topic)?;
+    let mut target = Target::connect(data_dir)?;
+    let sink = target.produce(&args.topic, args.partition)?;
     let route = match args.partition {
-        Some(id) => {
-            topic.partition(id)?;
-            Route::Fixed(id)
-        }
+        Some(id) => Route::Fixed(id),
         None => Route::Spread { next: 0 },
     };
     let progress = match input_len {
@@ -77,15 +78,13 @@ pub(crate) fn run(data_dir: &Path, args: &ProduceArgs) -> anyhow::Result<()> {
         _ => ProgressBar::hidden(),
     };
     let separator = args.key_separator.as_deref().map(|s| Finder::new(s.as_bytes()).into_owned());
-    let mut producer = Producer::new(&topic, route, separator);
+    let mut producer = Producer::new(sink, route, separator);
     let read = producer.produce(input, &progress);
     progress.finish_and_clear();
+    // Whatever was appended is made durable (and, remotely, acked), even after a bad line.
+    let finished = producer.sink.finish();
     let bytes = read?;
-    log.sync()?;
-    let config = topic.config();
-    if config.retention_time.is_some() || config.retention_bytes.is_some() {
-        topic.enforce_retention(now_millis())?;
-    }
+    finished?;
     if args.verbose {
         let elapsed = started.elapsed();
         let partitions = producer.used.iter().filter(|&&u| u).count();
@@ -95,7 +94,7 @@ pub(crate) fn run(data_dir: &Path, args: &ProduceArgs) -> anyhow::Result<()> {
             "produced {} records ({}) to {partitions} partition(s) of \"{}\" in {:.2?} ({:.0} records/s, {}/s)",
             producer.records,
             ByteSize(bytes),
-            topic.name(),
+            args.topic,
             elapsed,
             producer.records as f64 / secs,
             ByteSize((bytes as f64 / secs) as u64),
@@ -131,18 +130,14 @@ struct Span {
 }
 
 struct Producer<'t> {
-    topic: &'t Topic,
+    sink: Sink<'t>,
     count: u32,
     route: Route,
     separator: Option<Finder<'static>>,
-    /// Partitions opened so far.
-    partitions: Vec<Option<Arc<Partition>>>,
     /// Records of the current chunk not yet appended, per partition.
     pending: Vec<Vec<Span>>,
     pending_records: usize,
     pending_bytes: usize,
-    /// Partitions appended to since the last commit.
-    touched: Vec<bool>,
     /// Partitions written to at all.
     used: Vec<bool>,
     /// Lines seen so far (the number of the current line once it is counted).
@@ -151,19 +146,17 @@ struct Producer<'t> {
 }
 
 impl<'t> Producer<'t> {
-    fn new(topic: &'t Topic, route: Route, separator: Option<Finder<'static>>) -> Self {
-        let count = topic.partition_count();
+    fn new(sink: Sink<'t>, route: Route, separator: Option<Finder<'static>>) -> Self {
+        let count = sink.partitions();
         let n = count as usize;
         Producer {
-            topic,
+            sink,
             count,
             route,
             separator,
-            partitions: vec![None; n],
             pending: vec![Vec::new(); n],
             pending_records: 0,
             pending_bytes: 0,
-            touched: vec![false; n],
             used: vec![false; n],
             line_number: 0,
             records: 0,
@@ -188,7 +181,7 @@ impl<'t> Producer<'t> {
             total += chunk.len() as u64;
             let result = self.records_of(&chunk, eof);
             // Whatever was appended is committed, even when a line was bad.
-            self.commit()?;
+            self.sink.commit()?;
             result?;
             if eof {
                 return Ok(total);
@@ -283,16 +276,6 @@ impl<'t> Producer<'t> {
         }
     }
 
-    fn partition(&mut self, id: PartitionId) -> anyhow::Result<Arc<Partition>> {
-        let slot = &mut self.partitions[id as usize];
-        if let Some(partition) = slot {
-            return Ok(Arc::clone(partition));
-        }
-        let partition = self.topic.partition(id)?;
-        *slot = Some(Arc::clone(&partition));
-        Ok(partition)
-    }
-
     /// Appends the pending records of every partition, one batch each.
     fn append(&mut self, chunk: &[u8], timestamp: Timestamp) -> anyhow::Result<()> {
         if self.pending_records == 0 {
@@ -302,7 +285,6 @@ impl<'t> Producer<'t> {
             if self.pending[id as usize].is_empty() {
                 continue;
             }
-            let partition = self.partition(id)?;
             let spans = &self.pending[id as usize];
             let records = spans.iter().map(|span| {
                 RecordRef::new(
@@ -311,26 +293,13 @@ impl<'t> Producer<'t> {
                     timestamp,
                 )
             });
-            partition.append(records)?;
+            self.sink.append(id, records)?;
             self.records += spans.len() as u64;
             self.pending[id as usize].clear();
-            self.touched[id as usize] = true;
             self.used[id as usize] = true;
         }
         self.pending_records = 0;
         self.pending_bytes = 0;
-        Ok(())
-    }
-
-    /// Commits every partition appended to since the last commit.
-    fn commit(&mut self) -> anyhow::Result<()> {
-        for id in 0..self.count {
-            if std::mem::take(&mut self.touched[id as usize])
-                && let Some(partition) = &self.partitions[id as usize]
-            {
-                partition.commit()?;
-            }
-        }
         Ok(())
     }
 }

@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use eddy_log::{Options, TopicConfig};
 use eddy_types::ByteSize;
 
-use super::{open_log, topic_name};
-use crate::table::Table;
+use super::topic_name;
+use crate::{table::Table, target::Target};
 
 /// The `topic` subcommands.
 #[derive(Debug, Subcommand)]
@@ -70,15 +70,13 @@ fn create(data_dir: &Path, args: &CreateArgs) -> anyhow::Result<()> {
         retention_bytes: args.retention_bytes.map(|b| b.0),
         segment_bytes: args.segment_size.map(|b| b.0),
     };
-    let log = open_log(data_dir)?;
-    log.create_topic(&name, config)?;
+    Target::connect(data_dir)?.create_topic(&name, config)?;
     writeln!(io::stdout().lock(), "topic \"{name}\" created")?;
     Ok(())
 }
 
 fn list(data_dir: &Path) -> anyhow::Result<()> {
-    let log = open_log(data_dir)?;
-    let topics = log.topics();
+    let topics = Target::connect(data_dir)?.topics()?;
     let mut out = io::stdout().lock();
     if topics.is_empty() {
         writeln!(out, "No topics found")?;
@@ -86,13 +84,12 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
     }
     let mut table = Table::new(&["NAME", "PARTITIONS", "RETENTION-TIME", "RETENTION-BYTES", "SIZE"]);
     for topic in &topics {
-        let config = topic.config();
         table.row(vec![
-            topic.name().to_string(),
-            config.partitions.to_string(),
-            retention_time(config.retention_time),
-            retention_bytes(config.retention_bytes),
-            ByteSize(topic.disk_usage()).to_string(),
+            topic.name.clone(),
+            topic.config.partitions.to_string(),
+            retention_time(topic.config.retention_time),
+            retention_bytes(topic.config.retention_bytes),
+            ByteSize(topic.size_bytes).to_string(),
         ]);
     }
     table.write(&mut out)?;
@@ -101,27 +98,25 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
 
 fn describe(data_dir: &Path, name: &str) -> anyhow::Result<()> {
     topic_name(name)?;
-    let log = open_log(data_dir)?;
-    let topic = log.topic(name)?;
-    let config = topic.config();
+    let topic = Target::connect(data_dir)?.describe_topic(name)?;
+    let config = &topic.config;
     let segment_size = match config.segment_bytes {
         Some(bytes) => ByteSize(bytes).to_string(),
         None => format!("{} (default)", ByteSize(Options::default().segment_bytes)),
     };
     let mut table = Table::new(&["PARTITION", "START", "END", "RECORDS", "SIZE", "SEGMENTS"]);
-    for partition in topic.partitions()? {
-        let stats = partition.stats();
+    for partition in &topic.partitions {
         table.row(vec![
-            partition.id().to_string(),
-            stats.start_offset.to_string(),
-            stats.end_offset.to_string(),
-            (stats.end_offset - stats.start_offset).to_string(),
-            ByteSize(stats.size_bytes).to_string(),
-            stats.segments.to_string(),
+            partition.id.to_string(),
+            partition.start_offset.to_string(),
+            partition.end_offset.to_string(),
+            (partition.end_offset - partition.start_offset).to_string(),
+            ByteSize(partition.size_bytes).to_string(),
+            partition.segments.to_string(),
         ]);
     }
     let mut out = io::stdout().lock();
-    writeln!(out, "name:             {}", topic.name())?;
+    writeln!(out, "name:             {}", topic.name)?;
     writeln!(out, "partitions:       {}", config.partitions)?;
     writeln!(out, "retention-time:   {}", retention_time(config.retention_time))?;
     writeln!(out, "retention-bytes:  {}", retention_bytes(config.retention_bytes))?;
@@ -133,8 +128,7 @@ fn describe(data_dir: &Path, name: &str) -> anyhow::Result<()> {
 
 fn delete(data_dir: &Path, name: &str) -> anyhow::Result<()> {
     topic_name(name)?;
-    let log = open_log(data_dir)?;
-    log.delete_topic(name)?;
+    Target::connect(data_dir)?.delete_topic(name)?;
     writeln!(io::stdout().lock(), "topic \"{name}\" deleted")?;
     Ok(())
 }

@@ -1,0 +1,137 @@
+//! Dataflow throughput: a stateless filter+map chain and a keyed counter with a
+//! re-partition, over JSON records, with 1 and 2 workers; and the counter with a commit
+//! interval 10x shorter than the default, to show what epochs cost.
+//!
+//! Each iteration runs the dataflow to idle over `RECORDS` records in a fresh copy of a
+//! prepared data directory, so the time includes start-up and the final commit.
+//!
+//! `cargo bench -p eddy-bench --bench engine`
+
+#![allow(missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use eddy_engine::Options;
+use eddy_log::{Log, Options as LogOptions, TopicConfig};
+use eddy_state::StateStore;
+use eddy_types::{RecordRef, TopicName};
+
+const RECORDS: u64 = 200_000;
+
+const STATELESS: &str = r#"
+apiVersion: 0.5.0
+meta: {name: stateless}
+config: {converter: json}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+  alert: {type: object, properties: {sensor: {type: string}, temp: {type: f64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+  alerts: {name: alerts, partitions: 2, schema: {value: {type: alert}}}
+services:
+  hot:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - {operator: filter, cel: "value.temp > 10.0"}
+      - {operator: map, cel: "{'sensor': value.sensor, 'temp': value.temp}"}
+    sinks: [{type: topic, id: alerts}]
+"#;
+
+const KEYED: &str = r#"
+apiVersion: 0.5.0
+meta: {name: keyed}
+config: {converter: json}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+services:
+  count:
+    sources: [{type: topic, id: readings}]
+    states:
+      per-sensor: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    partition:
+      assign-key: {cel: value.sensor}
+      update-state: {cel: state + 1}
+"#;
+
+/// A data directory holding `RECORDS` readings (about 60 bytes each) in 2 partitions.
+fn template() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = Log::open(dir.path().join("log"), LogOptions::default()).expect("log");
+    let topic = log
+        .create_topic(&TopicName::new("readings").expect("name"), TopicConfig::with_partitions(2))
+        .expect("topic");
+    let values: Vec<String> = (0..RECORDS)
+        .map(|i| {
+            format!(r#"{{"sensor":"sensor-{}","temp":{}.5,"ts":{}}}"#, i % 10_000, i % 40, 1_700_000_000 + i)
+        })
+        .collect();
+    for (p, chunk) in values.chunks(values.len().div_ceil(2)).enumerate() {
+        let partition = topic.partition(p as u32).expect("partition");
+        for batch in chunk.chunks(4096) {
+            partition.append(batch.iter().map(|v| RecordRef::new(None, v.as_bytes(), 0))).expect("append");
+            partition.commit().expect("commit");
+        }
+    }
+    log.sync().expect("sync");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn run_to_idle(source: &str, dir: &Path, workers: usize, interval: Duration) {
+    let (_, plan) = eddy_dataflow::parse(source, "bench.yaml").expect("dataflow");
+    let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).expect("log"));
+    let store = Arc::new(StateStore::open(&dir.join("state")).expect("state"));
+    let options = Options { workers, until_idle: true, commit_interval: Some(interval) };
+    let summary = eddy_engine::start(&plan, log, store, &options).expect("start").wait().expect("run");
+    assert_eq!(summary.records_read, RECORDS);
+}
+
+fn dataflows(c: &mut Criterion) {
+    let template = template();
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(RECORDS));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    let default_interval = Duration::from_millis(100);
+    let cases: [(&str, &str, usize, Duration); 5] = [
+        ("filter-map/1-worker", STATELESS, 1, default_interval),
+        ("filter-map/2-workers", STATELESS, 2, default_interval),
+        ("keyed-count/1-worker", KEYED, 1, default_interval),
+        ("keyed-count/2-workers", KEYED, 2, default_interval),
+        ("keyed-count/2-workers/commit-10ms", KEYED, 2, Duration::from_millis(10)),
+    ];
+    for (name, source, workers, interval) in cases {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    copy_dir(template.path(), dir.path());
+                    dir
+                },
+                |dir| run_to_idle(source, dir.path(), workers, interval),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dataflows);
+criterion_main!(benches);

@@ -1,0 +1,151 @@
+//! `eddy run <dataflow.yaml>`: runs a dataflow on the data directory until Ctrl-C (the last
+//! epoch is committed before exiting) or, with `--until-idle`, until every source is
+//! drained and committed. While it runs, other `eddy` commands on the same data directory
+//! go through it (see `eddy_server::local`).
+
+use std::io::IsTerminal;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use eddy_engine::Handle;
+use eddy_log::{Log, Options as LogOptions};
+use eddy_server::local::{Backend, BackendError};
+use eddy_state::StateStore;
+use eddy_types::{Offset, PartitionId, Record};
+
+/// Arguments of `eddy run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The dataflow file.
+    pub(crate) file: PathBuf,
+    /// Worker threads [default: the number of cores].
+    #[arg(long)]
+    pub(crate) workers: Option<usize>,
+    /// Exit once every source is drained and everything read is committed.
+    #[arg(long)]
+    pub(crate) until_idle: bool,
+    /// How often to commit an epoch, overriding the file's `config.commit-interval`
+    /// (e.g. `100ms`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) commit_interval: Option<Duration>,
+}
+
+pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
+    let plan = match eddy_dataflow::load(&args.file) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            for diagnostic in diagnostics.iter() {
+                eprintln!("{diagnostic}");
+            }
+            let count = diagnostics.len();
+            bail!(
+                "{} has {count} problem{}; nothing was run",
+                args.file.display(),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+    };
+    let log = Log::open(data_dir.join("log"), LogOptions::default())
+        .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    let store = StateStore::open(&data_dir.join("state"))
+        .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    let mut options = eddy_engine::Options { until_idle: args.until_idle, ..Default::default() };
+    if let Some(workers) = args.workers {
+        options.workers = workers;
+    }
+    options.commit_interval = args.commit_interval;
+    let workers = options.workers;
+    let running = eddy_engine::start(&plan, Arc::new(log), Arc::new(store), &options)
+        .with_context(|| format!("cannot start dataflow '{}'", plan.name))?;
+    let handle = running.handle();
+    let _server = match eddy_server::local::serve(data_dir, Arc::new(EngineBackend(handle.clone()))) {
+        Ok(server) => Some(server),
+        Err(error) => {
+            tracing::warn!(%error, "other eddy commands cannot reach this dataflow");
+            None
+        }
+    };
+    ctrlc::set_handler(move || handle.shutdown()).context("cannot install the Ctrl-C handler")?;
+    if std::io::stderr().is_terminal() {
+        let how = if args.until_idle { "until its input is drained" } else { "until Ctrl-C" };
+        eprintln!(
+            "running dataflow '{}' ({} services, {workers} workers) on {} {how}",
+            plan.name,
+            plan.services.len(),
+            data_dir.display()
+        );
+    }
+    let summary = running.wait().with_context(|| format!("dataflow '{}' failed", plan.name))?;
+    let seconds = summary.elapsed.as_secs_f64().max(1e-9);
+    let closing = summary.closing.as_secs_f64() / (seconds * workers.max(1) as f64);
+    eprintln!(
+        "dataflow '{}' stopped after {} epochs in {seconds:.2}s: read {} records ({:.0}/s), wrote {}, \
+         dead-lettered {}; closing epochs took {:.1}% of worker time",
+        plan.name,
+        summary.epochs,
+        summary.records_read,
+        summary.records_read as f64 / seconds,
+        summary.records_written,
+        summary.dead_letters,
+        closing * 100.0
+    );
+    Ok(())
+}
+
+/// Serves other `eddy` commands from the running dataflow.
+struct EngineBackend(Handle);
+
+impl EngineBackend {
+    fn known_state(&self, service: &str, state: &str) -> Result<(), BackendError> {
+        if self.0.has_state(service, state) {
+            Ok(())
+        } else {
+            Err(BackendError::UnknownState { service: service.to_owned(), state: state.to_owned() })
+        }
+    }
+}
+
+fn backend_error(error: eddy_engine::Error) -> BackendError {
+    match error {
+        eddy_engine::Error::Log(error) => BackendError::Log(error),
+        other => BackendError::Other(other.to_string()),
+    }
+}
+
+impl Backend for EngineBackend {
+    fn log(&self) -> &Log {
+        self.0.log()
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        partition: PartitionId,
+        records: Vec<Record>,
+    ) -> Result<Range<Offset>, BackendError> {
+        self.0.produce(topic, partition, records).map_err(backend_error)
+    }
+
+    fn state_get(
+        &self,
+        service: &str,
+        state: &str,
+        key: &[u8],
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        self.known_state(service, state)?;
+        self.0.state_get(service, state, key).map_err(backend_error)
+    }
+
+    fn state_list(
+        &self,
+        service: &str,
+        state: &str,
+    ) -> Result<Vec<(Vec<u8>, serde_json::Value)>, BackendError> {
+        self.known_state(service, state)?;
+        self.0.state_list(service, state).map_err(backend_error)
+    }
+}

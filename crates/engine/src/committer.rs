@@ -1,0 +1,250 @@
+//! The committer: the one thread that closes epochs and the only writer of the log while
+//! a dataflow runs.
+//!
+//! Every `commit-interval` it asks the workers to close the next epoch, gathers their
+//! snapshots and commits them in two phases:
+//!
+//! ```text
+//!  1. append every sink record of the epoch, `flush` each touched partition
+//!     (written and fsynced, still invisible to readers)
+//!  2. one atomic, synced state-store batch: epoch number, state changes, source
+//!     positions, and the end of every touched sink partition
+//!  3. `publish_to(end)`: readers see the epoch's records
+//! ```
+//!
+//! A crash before 2 leaves flushed records past the recorded ends; a restart truncates
+//! them (see `recovery`) and replays the epoch from the recorded source positions. A crash
+//! after 2 loses nothing: 3 happens again on restart, because recovery keeps what the
+//! store recorded. Records produced from outside while the dataflow runs (`Handle::produce`)
+//! also go through this thread, so the log never holds an outside record between an
+//! epoch's flushed records and their publication.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use eddy_log::{Log, Partition};
+use eddy_state::{CommitBatch, StateStore};
+use eddy_types::{Offset, Record};
+
+use crate::shared::Shared;
+use crate::topology::Topology;
+use crate::worker::Snapshot;
+use crate::{Error, Result};
+
+/// Records appended as one batch, at most.
+const APPEND_CHUNK: usize = 4096;
+
+/// Requests to the committer.
+#[derive(Debug)]
+pub(crate) enum ToCommitter {
+    /// A worker's part of the epoch being closed.
+    Snapshot(Box<Snapshot>),
+    /// Records from outside, to append and make durable and visible now.
+    Produce { topic: String, partition: u32, records: Vec<Record>, reply: SyncSender<Result<Range<Offset>>> },
+}
+
+/// What a run did, for the summary `eddy run` prints.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunSummary {
+    /// Epochs committed.
+    pub epochs: u64,
+    /// Records read from sources.
+    pub records_read: u64,
+    /// Records written to sink topics (dead letters not included).
+    pub records_written: u64,
+    /// Records sent to the dead-letter topic.
+    pub dead_letters: u64,
+    /// Wall time from start to the last commit.
+    pub elapsed: Duration,
+    /// Time the workers spent closing epochs (aligning, snapshotting, waiting for each
+    /// other), summed over workers: `closing / (elapsed * workers)` is the share of
+    /// processing time that epochs cost.
+    pub closing: Duration,
+}
+
+pub(crate) struct Committer {
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) log: Arc<Log>,
+    pub(crate) store: Arc<StateStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) inbox: Receiver<ToCommitter>,
+    pub(crate) workers: usize,
+    pub(crate) interval: Duration,
+    pub(crate) until_idle: bool,
+    /// The epoch the workers close; counts from 0 in every run.
+    pub(crate) epoch: u64,
+    /// The number of the last store commit (epochs and produce requests alike); the store
+    /// requires it to grow with every commit.
+    pub(crate) commit_number: u64,
+    pub(crate) summary: RunSummary,
+}
+
+/// The outcome of one epoch's commit.
+struct Committed {
+    read: u64,
+    caught_up: bool,
+}
+
+impl Committer {
+    pub(crate) fn run(mut self) -> Result<RunSummary> {
+        let started = Instant::now();
+        let result = self.run_epochs();
+        self.summary.elapsed = started.elapsed();
+        if let Err(error) = &result {
+            self.shared.fail(error);
+        }
+        result.map(|()| self.summary)
+    }
+
+    fn run_epochs(&mut self) -> Result<()> {
+        let mut idle = false;
+        loop {
+            let started = Instant::now();
+            // Serve produce requests until the epoch is due.
+            while !idle && !self.shared.shutdown.load(Ordering::Acquire) {
+                let left = self.interval.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match self.inbox.recv_timeout(left.min(Duration::from_millis(50))) {
+                    Ok(ToCommitter::Produce { topic, partition, records, reply }) => {
+                        let _ = reply.send(self.produce(&topic, partition, &records));
+                    }
+                    Ok(ToCommitter::Snapshot(_)) => {
+                        return Err(Error::Internal("a snapshot nobody asked for".into()));
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return Err(Error::Stopped),
+                }
+                if self.shared.failed() {
+                    return Err(Error::Stopped);
+                }
+            }
+            let last = idle || self.shared.shutdown.load(Ordering::Acquire);
+            if last {
+                self.shared.stopping.store(true, Ordering::Release);
+            }
+            self.epoch += 1;
+            self.shared.requested_epoch.store(self.epoch, Ordering::Release);
+            let snapshots = self.gather()?;
+            let committed = self.commit(snapshots)?;
+            if last {
+                return Ok(());
+            }
+            idle = self.until_idle && committed.read == 0 && committed.caught_up;
+        }
+    }
+
+    fn gather(&mut self) -> Result<Vec<Snapshot>> {
+        let mut snapshots = Vec::with_capacity(self.workers);
+        while snapshots.len() < self.workers {
+            match self.inbox.recv_timeout(Duration::from_millis(50)) {
+                Ok(ToCommitter::Snapshot(snapshot)) => {
+                    if snapshot.epoch != self.epoch {
+                        return Err(Error::Internal(format!(
+                            "snapshot of epoch {} while closing epoch {}",
+                            snapshot.epoch, self.epoch
+                        )));
+                    }
+                    snapshots.push(*snapshot);
+                }
+                Ok(ToCommitter::Produce { topic, partition, records, reply }) => {
+                    let _ = reply.send(self.produce(&topic, partition, &records));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.shared.failed() {
+                        return Err(Error::Stopped);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::Stopped),
+            }
+        }
+        Ok(snapshots)
+    }
+
+    fn commit(&mut self, mut snapshots: Vec<Snapshot>) -> Result<Committed> {
+        let topology = Arc::clone(&self.topology);
+        let mut batch = CommitBatch::new(self.commit_number + 1);
+        let mut touched: Vec<(Arc<Partition>, Offset)> = Vec::new();
+        for &topic_index in &topology.sinks {
+            let info = topology.topic(topic_index);
+            for partition_id in 0..info.partitions {
+                let mut partition = None;
+                for snapshot in &mut snapshots {
+                    let records =
+                        std::mem::take(&mut snapshot.sinks[topic_index as usize][partition_id as usize]);
+                    if records.is_empty() {
+                        continue;
+                    }
+                    if topic_index != topology.dead_letter {
+                        self.summary.records_written += records.len() as u64;
+                    }
+                    let p = match &partition {
+                        Some(p) => p,
+                        None => partition.insert(info.topic.partition(partition_id)?),
+                    };
+                    for chunk in records.chunks(APPEND_CHUNK) {
+                        p.append(chunk.iter().map(Record::as_ref))?;
+                    }
+                }
+                if let Some(p) = partition {
+                    let end = p.flush()?;
+                    batch.set_sink_end(info.name.as_str(), partition_id, end);
+                    touched.push((p, end));
+                }
+            }
+        }
+        let mut read = 0;
+        let mut caught_up = true;
+        for snapshot in &snapshots {
+            read += snapshot.read;
+            caught_up &= snapshot.caught_up;
+            self.summary.dead_letters += snapshot.dead_letters;
+            self.summary.closing += snapshot.closing;
+            for (service, key, value) in &snapshot.states {
+                let service = &topology.services[*service as usize];
+                if let Some(update) = service.keyed.as_ref().and_then(|k| k.update.as_ref()) {
+                    batch.put_state(&service.name, &update.state, key, value);
+                }
+            }
+            for &(service, source, partition, next) in &snapshot.sources {
+                let service = &topology.services[service as usize];
+                let topic = topology.topic(service.sources[source as usize].topic);
+                batch.set_source_offset(&service.name, topic.name.as_str(), partition, next);
+            }
+        }
+        self.store.commit(batch)?;
+        self.commit_number += 1;
+        for (partition, end) in touched {
+            partition.publish_to(end);
+        }
+        self.summary.epochs += 1;
+        self.summary.records_read += read;
+        Ok(Committed { read, caught_up })
+    }
+
+    /// Appends records from outside and makes them durable and visible. A partition the
+    /// dataflow writes also gets its new end recorded in the store first, so a restart does
+    /// not take the records back.
+    fn produce(&mut self, topic: &str, partition: u32, records: &[Record]) -> Result<Range<Offset>> {
+        let p = self.log.topic(topic)?.partition(partition)?;
+        let start = p.committed_end();
+        for chunk in records.chunks(APPEND_CHUNK) {
+            p.append(chunk.iter().map(Record::as_ref))?;
+        }
+        let end = p.flush()?;
+        let is_sink = self.topology.sinks.iter().any(|&t| self.topology.topic(t).name.as_str() == topic);
+        if is_sink {
+            let mut batch = CommitBatch::new(self.commit_number + 1);
+            batch.set_sink_end(topic, partition, end);
+            self.store.commit(batch)?;
+            self.commit_number += 1;
+        }
+        p.publish_to(end);
+        Ok(start..end)
+    }
+}

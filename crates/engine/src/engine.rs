@@ -1,0 +1,253 @@
+//! Starting a dataflow: bind the plan to the log, roll back what did not commit, resume
+//! every source where the last epoch left it, and start the workers and the committer.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use eddy_dataflow::Plan;
+use eddy_log::Log;
+use eddy_state::{CommitBatch, StateStore};
+use eddy_types::{Offset, Record};
+use serde_json::Value;
+
+use crate::committer::{Committer, RunSummary, ToCommitter};
+use crate::recovery::{roll_back_uncommitted, start_position};
+use crate::shared::Shared;
+use crate::topology::Topology;
+use crate::worker::{Message, OwnedSource, Worker};
+use crate::{Error, Result};
+
+/// Messages a worker's inbound channel holds before senders wait.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// How to run a dataflow.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads. Default: the number of cores.
+    pub workers: usize,
+    /// Stop once every source is drained and everything read is committed.
+    pub until_idle: bool,
+    /// Overrides the plan's commit interval.
+    pub commit_interval: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            until_idle: false,
+            commit_interval: None,
+        }
+    }
+}
+
+/// A running dataflow.
+#[derive(Debug)]
+pub struct Running {
+    handle: Handle,
+    committer: JoinHandle<Result<RunSummary>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// A cheap, cloneable handle to a running dataflow: stop it, produce through it, read its
+/// committed state.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    log: Arc<Log>,
+    store: Arc<StateStore>,
+    shared: Arc<Shared>,
+    committer: SyncSender<ToCommitter>,
+    topology: Arc<Topology>,
+}
+
+/// Starts `plan` on `log` and `store`.
+///
+/// # Errors
+/// A topic that exists with another partition count, or a log or store failure during
+/// recovery.
+pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Options) -> Result<Running> {
+    let workers = options.workers.max(1);
+    let topology = Arc::new(Topology::bind(plan, &log)?);
+    roll_back_uncommitted(&log, &store)?;
+    record_initial_sink_ends(&topology, &store)?;
+
+    let mut owned: Vec<Vec<OwnedSource>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut next_worker = 0;
+    for (s, service) in topology.services.iter().enumerate() {
+        for (i, source) in service.sources.iter().enumerate() {
+            let info = topology.topic(source.topic);
+            for partition_id in 0..info.partitions {
+                let partition = info.topic.partition(partition_id)?;
+                let next = match store.source_offset(&service.name, info.name.as_str(), partition_id)? {
+                    Some(next) => next,
+                    None => start_position(&partition, source.start),
+                };
+                owned[next_worker].push(OwnedSource { service: s as u32, source: i as u32, partition, next });
+                next_worker = (next_worker + 1) % workers;
+            }
+        }
+    }
+
+    let shared = Arc::new(Shared::default());
+    let epoch = 0;
+    let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..workers).map(|_| mpsc::sync_channel::<Message>(CHANNEL_CAPACITY)).unzip();
+    let mut worker_threads = Vec::with_capacity(workers);
+    for (id, (inbound, sources)) in receivers.into_iter().zip(owned).enumerate() {
+        let worker = Worker::new(
+            id,
+            workers,
+            Arc::clone(&topology),
+            Arc::clone(&store),
+            Arc::clone(&shared),
+            sources,
+            inbound,
+            senders.clone(),
+            to_committer.clone(),
+            epoch,
+        );
+        let thread = std::thread::Builder::new()
+            .name(format!("eddy-worker-{id}"))
+            .spawn(move || worker.run())
+            .map_err(Error::Thread)?;
+        worker_threads.push(thread);
+    }
+    drop(senders);
+    let committer = Committer {
+        topology: Arc::clone(&topology),
+        log: Arc::clone(&log),
+        store: Arc::clone(&store),
+        shared: Arc::clone(&shared),
+        inbox,
+        workers,
+        interval: options.commit_interval.unwrap_or(plan.commit_interval),
+        until_idle: options.until_idle,
+        epoch,
+        commit_number: store.epoch()?,
+        summary: RunSummary::default(),
+    };
+    let committer = std::thread::Builder::new()
+        .name("eddy-committer".to_owned())
+        .spawn(move || committer.run())
+        .map_err(Error::Thread)?;
+    let handle = Handle { log, store, shared, committer: to_committer, topology };
+    Ok(Running { handle, committer, workers: worker_threads })
+}
+
+/// Records the current end of every sink partition the store has no end for yet, so that a
+/// crash in the very first epoch is rolled back like any other.
+fn record_initial_sink_ends(topology: &Topology, store: &StateStore) -> Result<()> {
+    let recorded = store.sink_ends()?;
+    let mut batch = CommitBatch::new(store.epoch()? + 1);
+    let mut missing = false;
+    for &topic_index in &topology.sinks {
+        let info = topology.topic(topic_index);
+        for partition_id in 0..info.partitions {
+            if !recorded.iter().any(|(t, p, _)| t == info.name.as_str() && *p == partition_id) {
+                let end = info.topic.partition(partition_id)?.committed_end();
+                batch.set_sink_end(info.name.as_str(), partition_id, end);
+                missing = true;
+            }
+        }
+    }
+    if missing {
+        store.commit(batch)?;
+    }
+    Ok(())
+}
+
+impl Running {
+    /// A handle to the running dataflow.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Waits until the dataflow stops: after [`Handle::shutdown`], once idle with
+    /// [`Options::until_idle`], or on a failure.
+    ///
+    /// # Errors
+    /// The failure that stopped it.
+    pub fn wait(self) -> Result<RunSummary> {
+        let result =
+            self.committer.join().unwrap_or_else(|_| Err(Error::Internal("the committer panicked".into())));
+        for worker in self.workers {
+            if worker.join().is_err() {
+                self.handle.shared.fail(&Error::Internal("a worker panicked".into()));
+            }
+        }
+        match (result, self.handle.shared.failure()) {
+            (Ok(summary), None) => Ok(summary),
+            (Err(Error::Stopped), Some(failure)) | (Ok(_), Some(failure)) => Err(Error::Internal(failure)),
+            (Err(error), _) => Err(error),
+        }
+    }
+}
+
+impl Handle {
+    /// Asks the dataflow to commit its last epoch and stop.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+    }
+
+    /// The log the dataflow runs on.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The dataflow's name.
+    pub fn name(&self) -> &str {
+        &self.topology.name
+    }
+
+    /// Whether the dataflow declares state `state` in service `service` with an
+    /// `update-state` that writes it.
+    pub fn has_state(&self, service: &str, state: &str) -> bool {
+        self.topology.services.iter().any(|s| {
+            s.name == service
+                && s.keyed.as_ref().and_then(|k| k.update.as_ref()).is_some_and(|u| u.state == state)
+        })
+    }
+
+    /// Appends records to a partition through the committer; returns once they are durable
+    /// and visible, with their offsets.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] if the dataflow is not running; a log or store failure.
+    pub fn produce(&self, topic: &str, partition: u32, records: Vec<Record>) -> Result<Range<Offset>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.committer
+            .send(ToCommitter::Produce { topic: topic.to_owned(), partition, records, reply })
+            .map_err(|_| Error::Stopped)?;
+        answer.recv().map_err(|_| Error::Stopped)?
+    }
+
+    /// The committed state of `key`.
+    ///
+    /// # Errors
+    /// A store failure, or a stored value that is not JSON.
+    pub fn state_get(&self, service: &str, state: &str, key: &[u8]) -> Result<Option<Value>> {
+        self.store.get(service, state, key)?.map(|bytes| parse_state(&bytes)).transpose()
+    }
+
+    /// Every committed key of a state with its value, in key order.
+    ///
+    /// # Errors
+    /// A store failure, or a stored value that is not JSON.
+    pub fn state_list(&self, service: &str, state: &str) -> Result<Vec<(Vec<u8>, Value)>> {
+        let mut out = Vec::new();
+        for entry in self.store.list(service, state) {
+            let (key, value) = entry?;
+            out.push((key.to_vec(), parse_state(&value)?));
+        }
+        Ok(out)
+    }
+}
+
+fn parse_state(bytes: &[u8]) -> Result<Value> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Internal(format!("stored state is not JSON: {e}")))
+}

@@ -1,0 +1,51 @@
+//! The engine's errors.
+
+use std::path::PathBuf;
+
+/// What stops the engine from starting or running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The event log failed.
+    #[error(transparent)]
+    Log(#[from] eddy_log::Error),
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] eddy_state::Error),
+    /// A topic exists with another partition count than the dataflow declares.
+    #[error(
+        "topic '{topic}' exists with {existing} partitions but the dataflow declares {declared}; \
+         delete it (`eddy topic delete {topic}`) or declare {existing}"
+    )]
+    PartitionMismatch {
+        /// The topic.
+        topic: String,
+        /// Partitions it has.
+        existing: u32,
+        /// Partitions the dataflow declares.
+        declared: u32,
+    },
+    /// A topic is neither declared by the running dataflow nor present in the log.
+    #[error("unknown topic '{0}'")]
+    UnknownTopic(String),
+    /// A worker thread or the committer stopped unexpectedly.
+    #[error("engine failure: {0}")]
+    Internal(String),
+    /// The engine is shutting down or has stopped.
+    #[error("the dataflow is not running")]
+    Stopped,
+    /// A thread could not be started.
+    #[error("cannot start thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The state directory could not be prepared.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,143 @@
+//! A record in flight through a service: decoded value, key, event time and where it came
+//! from. Values are decoded once at the source and encoded once at the sink; operators in
+//! between work on the JSON value.
+
+use bytes::Bytes;
+use eddy_dataflow::model::{Converter, TypeDef};
+use eddy_types::{Offset, PartitionId, Record, Timestamp};
+use serde_json::Value;
+
+/// Where a record was read: reported with it if it ends on the dead-letter topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// Index of the source topic in the engine's topic table.
+    pub(crate) topic: u32,
+    pub(crate) partition: PartitionId,
+    pub(crate) offset: Offset,
+}
+
+/// One record between operators.
+#[derive(Debug, Clone)]
+pub(crate) struct Flow {
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Value,
+    pub(crate) timestamp: Timestamp,
+    pub(crate) origin: Origin,
+}
+
+/// Decodes a stored value by the topic's converter and checks it against the topic's type.
+pub(crate) fn decode(bytes: &[u8], converter: Converter, value_type: &TypeDef) -> Result<Value, String> {
+    let value = match converter {
+        Converter::Json => {
+            serde_json::from_slice(bytes).map_err(|e| format!("value is not valid JSON: {e}"))?
+        }
+        Converter::Raw => match std::str::from_utf8(bytes) {
+            Ok(text) => Value::String(text.to_owned()),
+            Err(e) => return Err(format!("raw value is not UTF-8: {e}")),
+        },
+    };
+    if converter == Converter::Json {
+        value_type
+            .check(&value)
+            .map_err(|reason| format!("value does not match the topic's type: {reason}"))?;
+    }
+    Ok(value)
+}
+
+/// Encodes a value for a sink topic, after checking it against the topic's type.
+pub(crate) fn encode(value: &Value, converter: Converter, value_type: &TypeDef) -> Result<Bytes, String> {
+    match converter {
+        Converter::Json => {
+            value_type
+                .check(value)
+                .map_err(|reason| format!("result does not match the sink's type: {reason}"))?;
+            serde_json::to_vec(value).map(Bytes::from).map_err(|e| format!("cannot encode result: {e}"))
+        }
+        Converter::Raw => Ok(match value {
+            Value::String(text) => Bytes::copy_from_slice(text.as_bytes()),
+            other => Bytes::from(other.to_string()),
+        }),
+    }
+}
+
+/// The key bytes for a key expression's result: strings as their UTF-8, numbers and
+/// booleans as their JSON text. Anything else has no key form.
+pub(crate) fn key_bytes(value: &Value) -> Result<Bytes, String> {
+    match value {
+        Value::String(text) => Ok(Bytes::copy_from_slice(text.as_bytes())),
+        Value::Number(number) => Ok(Bytes::from(number.to_string())),
+        Value::Bool(flag) => Ok(Bytes::from(flag.to_string())),
+        other => Err(format!("a key must be a string, number or boolean, got {other}")),
+    }
+}
+
+/// The value `key` is bound to in expressions: the key as a string, or `null`.
+pub(crate) fn key_value(key: Option<&Bytes>) -> Value {
+    match key {
+        Some(key) => Value::String(String::from_utf8_lossy(key).into_owned()),
+        None => Value::Null,
+    }
+}
+
+/// Where and why a record failed: the service and operator, the reason, and the name of
+/// the topic the record came from.
+pub(crate) struct Failure<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) operator: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) topic: &'a str,
+}
+
+/// A record for the dead-letter topic: what failed, where and why, with the value as it was
+/// when it failed.
+pub(crate) fn dead_letter(failure: &Failure<'_>, flow: Flow) -> Record {
+    let body = serde_json::json!({
+        "service": failure.service,
+        "operator": failure.operator,
+        "reason": failure.reason,
+        "topic": failure.topic,
+        "partition": flow.origin.partition,
+        "offset": flow.origin.offset,
+        "value": flow.value,
+    });
+    Record::new(flow.key, body.to_string(), flow.timestamp)
+}
+
+/// A dead letter for bytes that never decoded: the value is kept as (lossy) text.
+pub(crate) fn raw_value(bytes: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eddy_dataflow::model::Primitive;
+    use serde_json::json;
+
+    fn reading() -> TypeDef {
+        TypeDef::Object([("temp".to_owned(), TypeDef::Primitive(Primitive::F64))].into_iter().collect())
+    }
+
+    #[test]
+    fn json_values_are_checked_against_the_topic_type() {
+        assert_eq!(decode(br#"{"temp": 1.5}"#, Converter::Json, &reading()).unwrap(), json!({"temp": 1.5}));
+        let err = decode(br#"{"temp": "hot"}"#, Converter::Json, &reading()).unwrap_err();
+        assert!(err.contains("field `temp`"), "{err}");
+        let err = decode(b"{not json", Converter::Json, &reading()).unwrap_err();
+        assert!(err.starts_with("value is not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn raw_values_are_text() {
+        assert_eq!(decode(b"hello", Converter::Raw, &reading()).unwrap(), json!("hello"));
+        assert!(decode(&[0xff, 0xfe], Converter::Raw, &reading()).is_err());
+    }
+
+    #[test]
+    fn keys_are_strings_numbers_or_booleans() {
+        assert_eq!(key_bytes(&json!("roof")).unwrap(), Bytes::from_static(b"roof"));
+        assert_eq!(key_bytes(&json!(42)).unwrap(), Bytes::from_static(b"42"));
+        assert!(key_bytes(&json!({"a": 1})).is_err());
+        assert!(key_bytes(&Value::Null).is_err());
+    }
+}

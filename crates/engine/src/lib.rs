@@ -1,0 +1,35 @@
+//! Eddy's dataflow engine: runs a [`Plan`](eddy_dataflow::Plan) on a pool of worker
+//! threads with keyed state that is exactly right after any crash.
+//!
+//! ```text
+//!            ┌──────── worker 0 ────────┐      ┌──────── worker 1 ────────┐
+//!  topic ──▶ │ source → fused chain ─┐  │      │ source → fused chain ─┐  │
+//!  partitions│           re-key: hash(key) mod workers ──────────────┼──┼─▶ bounded channels
+//!            │ keyed chain → update-state (cache) → sinks buffer     │  │
+//!            └──────────────┬───────────┘      └──────────────┬───────────┘
+//!                           └──── snapshot per epoch ─────────┘
+//!                                          ▼
+//!                 committer: flush sink records (invisible) → one atomic store
+//!                 batch (state, source positions, sink ends) → publish
+//! ```
+//!
+//! Exactly-once: an epoch is aligned (see `worker`), so its commit holds everything that
+//! defines it, and a restart resumes from the last committed epoch after rolling the sink
+//! topics back to the ends it recorded ([`roll_back_uncommitted`]).
+//!
+//! What it is not (yet): event-time windows, WebAssembly operators, several processes.
+
+mod committer;
+mod engine;
+mod error;
+mod flow;
+mod operators;
+mod recovery;
+mod shared;
+mod topology;
+mod worker;
+
+pub use committer::RunSummary;
+pub use engine::{Handle, Options, Running, start};
+pub use error::{Error, Result};
+pub use recovery::roll_back_uncommitted;

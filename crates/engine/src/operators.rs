@@ -1,0 +1,122 @@
+//! The stateless operators, fused: a chain runs on one record in the calling task, with no
+//! channel hop between steps. A step's failure (an expression error, a `filter` that does
+//! not return a boolean, a `flat-map` that does not return a list) ends that record's trip
+//! through the chain with the operator's place and the reason, for the dead-letter topic.
+
+use eddy_dataflow::expr::{Bindings, EvalError};
+use eddy_dataflow::{Logic, OperatorKind, OperatorPlan};
+use serde_json::Value;
+
+use crate::flow::Flow;
+
+/// Runs user logic with the record's bindings.
+pub(crate) fn call(logic: &Logic, flow: &Flow, key: &Value, state: Option<&Value>) -> Result<Value, String> {
+    let Some(function) = logic.function() else {
+        return Err("WebAssembly operators are not supported by this build".to_owned());
+    };
+    let mut bindings = Bindings::new(&flow.value).with_key(key).with_timestamp(flow.timestamp);
+    if let Some(state) = state {
+        bindings = bindings.with_state(state);
+    }
+    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
+/// Runs `ops` on `flow`: every record that comes out of the last step goes to `emit`, every
+/// failure to `fail` with the failing step. `key` is the key as bound in expressions.
+pub(crate) fn run_chain<'a>(
+    ops: &'a [OperatorPlan],
+    mut flow: Flow,
+    key: &Value,
+    emit: &mut dyn FnMut(Flow),
+    fail: &mut dyn FnMut(&'a OperatorPlan, Flow, String),
+) {
+    for (index, op) in ops.iter().enumerate() {
+        let result = match call(&op.logic, &flow, key, None) {
+            Ok(result) => result,
+            Err(reason) => return fail(op, flow, reason),
+        };
+        match op.kind {
+            OperatorKind::Filter => match result {
+                Value::Bool(true) => {}
+                Value::Bool(false) => return,
+                other => return fail(op, flow, format!("filter returned {other}, expected a boolean")),
+            },
+            OperatorKind::Map => flow.value = result,
+            OperatorKind::FilterMap => match result {
+                Value::Null => return,
+                value => flow.value = value,
+            },
+            OperatorKind::FlatMap => match result {
+                Value::Array(items) => {
+                    let rest = &ops[index + 1..];
+                    for item in items {
+                        let next = Flow {
+                            key: flow.key.clone(),
+                            value: item,
+                            timestamp: flow.timestamp,
+                            origin: flow.origin,
+                        };
+                        run_chain(rest, next, key, emit, fail);
+                    }
+                    return;
+                }
+                other => return fail(op, flow, format!("flat-map returned {other}, expected a list")),
+            },
+        }
+    }
+    emit(flow);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Origin;
+    use eddy_dataflow::expr::Expr;
+    use serde_json::json;
+
+    fn op(kind: OperatorKind, cel: &str) -> OperatorPlan {
+        OperatorPlan { kind, logic: Logic::Cel(Expr::compile(cel).unwrap()), origin: format!("{kind:?}") }
+    }
+
+    fn run(ops: &[OperatorPlan], value: Value) -> (Vec<Value>, Vec<String>) {
+        let flow =
+            Flow { key: None, value, timestamp: 7, origin: Origin { topic: 0, partition: 0, offset: 0 } };
+        let (mut out, mut failed) = (Vec::new(), Vec::new());
+        run_chain(ops, flow, &Value::Null, &mut |f| out.push(f.value), &mut |op, _, reason| {
+            failed.push(format!("{}: {reason}", op.origin))
+        });
+        (out, failed)
+    }
+
+    #[test]
+    fn filter_map_and_flat_map_compose() {
+        let ops = [
+            op(OperatorKind::FlatMap, "value.items"),
+            op(OperatorKind::Filter, "value > 1"),
+            op(OperatorKind::Map, "{'n': value * 10, 'at': timestamp}"),
+        ];
+        let (out, failed) = run(&ops, json!({"items": [1, 2, 3]}));
+        assert_eq!(out, vec![json!({"n": 20, "at": 7}), json!({"n": 30, "at": 7})]);
+        assert!(failed.is_empty());
+    }
+
+    #[test]
+    fn filter_map_drops_nulls() {
+        let ops = [op(OperatorKind::FilterMap, "value > 1 ? value : null")];
+        assert_eq!(run(&ops, json!(5)).0, vec![json!(5)]);
+        assert!(run(&ops, json!(0)).0.is_empty());
+    }
+
+    #[test]
+    fn a_failing_step_reports_its_place_and_stops_the_record() {
+        let ops = [op(OperatorKind::Filter, "value.temp > 30.0"), op(OperatorKind::Map, "value")];
+        let (out, failed) = run(&ops, json!({"temp": "hot"}));
+        assert!(out.is_empty());
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].starts_with("Filter: expression `value.temp > 30.0` failed"), "{failed:?}");
+        let (_, failed) = run(&[op(OperatorKind::Filter, "value")], json!(3));
+        assert_eq!(failed, vec!["Filter: filter returned 3, expected a boolean"]);
+        let (_, failed) = run(&[op(OperatorKind::FlatMap, "value")], json!(3));
+        assert_eq!(failed, vec!["FlatMap: flat-map returned 3, expected a list"]);
+    }
+}

@@ -1,0 +1,81 @@
+//! What the workers and the committer share: the epoch being asked for, the stop and
+//! failure flags, and the gate every worker passes at the end of an epoch.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::Error;
+
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// The epoch the committer asks the workers to close; workers close each in turn.
+    pub(crate) requested_epoch: AtomicU64,
+    /// Set (before the last epoch is requested) when the workers exit after that epoch.
+    pub(crate) stopping: AtomicBool,
+    /// Set by `Handle::shutdown` (Ctrl-C): the committer closes one last epoch and stops.
+    pub(crate) shutdown: AtomicBool,
+    failed: AtomicBool,
+    failure: Mutex<Option<String>>,
+    gate: Mutex<Gate>,
+    gate_opened: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    arrived: usize,
+    generation: u64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Records the first failure; every thread sees `failed()` and stops.
+    pub(crate) fn fail(&self, error: &Error) {
+        let mut failure = lock(&self.failure);
+        if failure.is_none() {
+            *failure = Some(error.to_string());
+        }
+        self.failed.store(true, Ordering::Release);
+        self.gate_opened.notify_all();
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
+    }
+
+    /// Waits until all `workers` have arrived. No worker starts reading its sources for
+    /// the next epoch before every worker has taken its snapshot of this one, so no record
+    /// of the next epoch reaches a task that is still closing this one.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] if another thread failed meanwhile.
+    pub(crate) fn pass_gate(&self, workers: usize) -> Result<(), Error> {
+        let mut gate = lock(&self.gate);
+        gate.arrived += 1;
+        if gate.arrived == workers {
+            gate.arrived = 0;
+            gate.generation += 1;
+            self.gate_opened.notify_all();
+            return Ok(());
+        }
+        let generation = gate.generation;
+        while gate.generation == generation {
+            if self.failed() {
+                return Err(Error::Stopped);
+            }
+            gate = self
+                .gate_opened
+                .wait_timeout(gate, Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        Ok(())
+    }
+}

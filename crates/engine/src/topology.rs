@@ -1,0 +1,191 @@
+//! The plan bound to the log: topics opened (created if missing), every service's sources,
+//! chains, keyed stage and sinks resolved to topic indexes, ready for the workers.
+
+use std::sync::Arc;
+
+use eddy_dataflow::model::{Converter, TypeDef};
+use eddy_dataflow::{Logic, OperatorPlan, Plan, StartOffset};
+use eddy_log::{Log, Topic, TopicConfig};
+use eddy_types::TopicName;
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// A topic the dataflow reads or writes.
+#[derive(Debug)]
+pub(crate) struct TopicInfo {
+    pub(crate) name: TopicName,
+    pub(crate) topic: Arc<Topic>,
+    pub(crate) partitions: u32,
+}
+
+/// A service, resolved.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) name: String,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) keyed: Option<Keyed>,
+    pub(crate) sinks: Vec<Sink>,
+    /// Whether any expression reads `key`, so the key is converted for it only then.
+    pub(crate) uses_key: bool,
+}
+
+/// A topic a service reads, with the source's and the service's stateless chain fused.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) topic: u32,
+    pub(crate) converter: Converter,
+    pub(crate) value_type: TypeDef,
+    pub(crate) chain: Vec<OperatorPlan>,
+    pub(crate) start: StartOffset,
+    /// `services.<name>.sources[i]`, for dead letters.
+    pub(crate) origin: String,
+}
+
+/// The keyed stage: re-key, re-partition to the key's worker, chain, state update.
+#[derive(Debug)]
+pub(crate) struct Keyed {
+    pub(crate) key: Logic,
+    pub(crate) key_origin: String,
+    pub(crate) chain: Vec<OperatorPlan>,
+    pub(crate) update: Option<Update>,
+}
+
+/// `update-state` on one keyed state.
+#[derive(Debug)]
+pub(crate) struct Update {
+    pub(crate) logic: Logic,
+    pub(crate) origin: String,
+    pub(crate) state: String,
+    pub(crate) state_type: TypeDef,
+    pub(crate) initial: Value,
+}
+
+/// A topic a service writes.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    pub(crate) topic: u32,
+    pub(crate) converter: Converter,
+    pub(crate) value_type: TypeDef,
+    pub(crate) chain: Vec<OperatorPlan>,
+}
+
+/// Everything the workers and the committer share about the dataflow.
+#[derive(Debug)]
+pub(crate) struct Topology {
+    pub(crate) name: String,
+    pub(crate) topics: Vec<TopicInfo>,
+    pub(crate) dead_letter: u32,
+    /// Topics written by some service (the dead-letter topic among them).
+    pub(crate) sinks: Vec<u32>,
+    pub(crate) services: Vec<Service>,
+}
+
+impl Topology {
+    /// Opens every topic the plan names, creating missing ones with the declared partitions.
+    pub(crate) fn bind(plan: &Plan, log: &Log) -> Result<Topology> {
+        let mut topics: Vec<TopicInfo> = Vec::new();
+        let mut open = |name: &TopicName, partitions: u32| -> Result<u32> {
+            if let Some(index) = topics.iter().position(|t| &t.name == name) {
+                return Ok(index as u32);
+            }
+            let topic = match log.topic(name.as_str()) {
+                Ok(topic) => topic,
+                Err(eddy_log::Error::UnknownTopic(_)) => {
+                    log.create_topic(name, TopicConfig::with_partitions(partitions))?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let existing = topic.partition_count();
+            if existing != partitions {
+                return Err(Error::PartitionMismatch {
+                    topic: name.to_string(),
+                    existing,
+                    declared: partitions,
+                });
+            }
+            topics.push(TopicInfo { name: name.clone(), topic, partitions });
+            Ok(topics.len() as u32 - 1)
+        };
+        let dead_letter = open(&plan.dead_letter_topic, 1)?;
+        let mut sinks = vec![dead_letter];
+        let mut services = Vec::with_capacity(plan.services.len());
+        for service in &plan.services {
+            let declared = |id: &str| plan.topics.iter().find(|t| t.id == id);
+            let mut sources = Vec::new();
+            for (i, source) in service.sources.iter().enumerate() {
+                let Some(decl) = declared(&source.topic_id) else {
+                    return Err(Error::UnknownTopic(source.topic.to_string()));
+                };
+                let mut chain = source.chain.clone();
+                chain.extend(service.chain.iter().cloned());
+                sources.push(Source {
+                    topic: open(&decl.name, decl.partitions)?,
+                    converter: decl.converter,
+                    value_type: decl.value.clone(),
+                    chain,
+                    start: source.start,
+                    origin: format!("services.{}.sources[{i}]", service.name),
+                });
+            }
+            let keyed = service.partition.as_ref().map(|p| Keyed {
+                key: p.key.clone(),
+                key_origin: p.key_origin.clone(),
+                chain: p.chain.clone(),
+                update: p.update_state.as_ref().map(|u| Update {
+                    logic: u.logic.clone(),
+                    origin: u.origin.clone(),
+                    state: u.state.name.clone(),
+                    state_type: u.state.value.type_def(),
+                    initial: u.state.value.initial(),
+                }),
+            });
+            let mut service_sinks = Vec::new();
+            for sink in &service.sinks {
+                let Some(decl) = declared(&sink.topic_id) else {
+                    return Err(Error::UnknownTopic(sink.topic.to_string()));
+                };
+                let topic = open(&decl.name, decl.partitions)?;
+                if !sinks.contains(&topic) {
+                    sinks.push(topic);
+                }
+                service_sinks.push(Sink {
+                    topic,
+                    converter: decl.converter,
+                    value_type: decl.value.clone(),
+                    chain: sink.chain.clone(),
+                });
+            }
+            let uses_key = plan_uses_key(service);
+            services.push(Service {
+                name: service.name.clone(),
+                sources,
+                keyed,
+                sinks: service_sinks,
+                uses_key,
+            });
+        }
+        Ok(Topology { name: plan.name.clone(), topics, dead_letter, sinks, services })
+    }
+
+    pub(crate) fn topic(&self, index: u32) -> &TopicInfo {
+        &self.topics[index as usize]
+    }
+}
+
+fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
+    let reads_key = |logic: &Logic| {
+        logic
+            .as_cel()
+            .is_none_or(|expr| expr.free_variables().iter().any(|v| v.name == eddy_dataflow::expr::KEY))
+    };
+    let chain_reads_key = |chain: &[OperatorPlan]| chain.iter().any(|op| reads_key(&op.logic));
+    service.sources.iter().any(|s| chain_reads_key(&s.chain))
+        || chain_reads_key(&service.chain)
+        || service.sinks.iter().any(|s| chain_reads_key(&s.chain))
+        || service.partition.as_ref().is_some_and(|p| {
+            reads_key(&p.key)
+                || chain_reads_key(&p.chain)
+                || p.update_state.as_ref().is_some_and(|u| reads_key(&u.logic))
+        })
+}

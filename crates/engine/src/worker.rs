@@ -1,0 +1,579 @@
+//! A worker thread: the tasks of one slice of the dataflow.
+//!
+//! Each worker owns some source partitions (of every service) and the key groups that hash
+//! to it (`partition_for_key(key, workers)`). It reads its sources, runs the fused
+//! stateless chain, and either writes to sinks directly or, in a keyed service, sends the
+//! re-keyed record to the worker owning the key, over a bounded channel (back-pressure: a
+//! full channel makes the sender work on its own inbound records until there is room).
+//! The owner runs the keyed chain and `update-state` against its in-memory state cache,
+//! loading a key's committed value from the store on first use.
+//!
+//! Closing epoch E (aligned, as in Flink's checkpoint barriers, and in one process):
+//!
+//! ```text
+//!  committer: requested_epoch = E
+//!  worker w:  stop reading sources ── flush outbound ── Barrier(E) to every peer
+//!             process inbound until Barrier(E) came from every peer
+//!             snapshot: dirty state, source positions, sink records ──▶ committer
+//!             pass the gate (all workers snapshotted) ── resume sources in epoch E+1
+//! ```
+//!
+//! Because sources stop before the barrier and resume only after the gate, nothing is in
+//! flight between tasks when a snapshot is taken: the commit holds state, positions and
+//! sink records, and the in-flight set is empty by construction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use eddy_dataflow::OperatorPlan;
+use eddy_log::Partition;
+use eddy_state::StateStore;
+use eddy_types::{Offset, Record, partition_for_key};
+use serde_json::Value;
+
+use crate::committer::ToCommitter;
+use crate::flow::{self, Flow, Origin};
+use crate::operators::{call, run_chain};
+use crate::shared::Shared;
+use crate::topology::{Service, Topology};
+use crate::{Error, Result};
+
+/// Records sent to a peer in one message, at most.
+const OUTBOUND_BATCH: usize = 512;
+/// Bytes read from one source partition per poll: small enough that a worker notices an
+/// epoch request within a few milliseconds, so that no worker waits long for the others.
+const READ_BYTES: usize = 32 << 10;
+
+/// What travels between workers.
+#[derive(Debug)]
+pub(crate) enum Message {
+    /// Re-keyed records for the receiver's key groups: (service, record).
+    Records(Vec<(u32, Flow)>),
+    /// The sender has sent everything of this epoch.
+    Barrier(u64),
+}
+
+/// A source partition this worker reads.
+#[derive(Debug)]
+pub(crate) struct OwnedSource {
+    pub(crate) service: u32,
+    pub(crate) source: u32,
+    pub(crate) partition: Arc<Partition>,
+    pub(crate) next: Offset,
+}
+
+/// A key's state in the cache.
+#[derive(Debug)]
+struct Slot {
+    value: Value,
+    dirty: bool,
+}
+
+/// Sink records of an epoch, by topic index then partition.
+pub(crate) type SinkBuffers = Vec<Vec<Vec<Record>>>;
+
+/// A worker's part of an epoch, handed to the committer.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) epoch: u64,
+    /// (service, key, new value as JSON).
+    pub(crate) states: Vec<(u32, Bytes, Vec<u8>)>,
+    /// (service, source, partition, next offset).
+    pub(crate) sources: Vec<(u32, u32, u32, Offset)>,
+    pub(crate) sinks: SinkBuffers,
+    pub(crate) read: u64,
+    pub(crate) dead_letters: u64,
+    /// Time this worker spent closing epochs (barriers, snapshot, gate) since the last
+    /// snapshot, excluding this one's gate.
+    pub(crate) closing: Duration,
+    /// Every source of this worker had read all committed records when the epoch closed.
+    pub(crate) caught_up: bool,
+}
+
+pub(crate) struct Worker {
+    pub(crate) id: usize,
+    pub(crate) workers: usize,
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) store: Arc<StateStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) sources: Vec<OwnedSource>,
+    pub(crate) inbound: Receiver<Message>,
+    /// Senders to every worker, by id (this worker's own is never used).
+    pub(crate) peers: Vec<SyncSender<Message>>,
+    pub(crate) to_committer: SyncSender<ToCommitter>,
+    outbound: Vec<Vec<(u32, Flow)>>,
+    cache: Vec<HashMap<Bytes, Slot>>,
+    dirty: Vec<Vec<Bytes>>,
+    sinks: SinkBuffers,
+    epoch: u64,
+    barriers: usize,
+    read: u64,
+    dead_letters: u64,
+    closing: Duration,
+    round_robin: u32,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: usize,
+        workers: usize,
+        topology: Arc<Topology>,
+        store: Arc<StateStore>,
+        shared: Arc<Shared>,
+        sources: Vec<OwnedSource>,
+        inbound: Receiver<Message>,
+        peers: Vec<SyncSender<Message>>,
+        to_committer: SyncSender<ToCommitter>,
+        epoch: u64,
+    ) -> Worker {
+        let services = topology.services.len();
+        let sinks = empty_sink_buffers(&topology);
+        Worker {
+            id,
+            workers,
+            topology,
+            store,
+            shared,
+            sources,
+            inbound,
+            peers,
+            to_committer,
+            outbound: (0..workers).map(|_| Vec::new()).collect(),
+            cache: (0..services).map(|_| HashMap::new()).collect(),
+            dirty: (0..services).map(|_| Vec::new()).collect(),
+            sinks,
+            epoch,
+            barriers: 0,
+            read: 0,
+            dead_letters: 0,
+            closing: Duration::ZERO,
+            round_robin: id as u32,
+        }
+    }
+
+    /// Runs until the committer's last epoch, or until a failure anywhere.
+    pub(crate) fn run(mut self) {
+        if let Err(error) = self.run_epochs() {
+            if !matches!(error, Error::Stopped) {
+                tracing::error!(worker = self.id, %error, "worker failed");
+            }
+            self.shared.fail(&error);
+        }
+    }
+
+    fn run_epochs(&mut self) -> Result<()> {
+        loop {
+            if self.shared.failed() {
+                return Err(Error::Stopped);
+            }
+            let requested = self.shared.requested_epoch.load(Ordering::Acquire);
+            if requested > self.epoch {
+                let last = self.shared.stopping.load(Ordering::Acquire);
+                self.close_epoch(requested)?;
+                if last {
+                    return Ok(());
+                }
+                continue;
+            }
+            let mut progress = self.drain_inbound(64)?;
+            progress |= self.poll_sources()?;
+            self.flush_outbound()?;
+            if !progress {
+                match self.inbound.recv_timeout(Duration::from_millis(1)) {
+                    Ok(message) => self.handle(message)?,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return Err(Error::Stopped),
+                }
+            }
+        }
+    }
+
+    fn drain_inbound(&mut self, max: usize) -> Result<bool> {
+        let mut progress = false;
+        for _ in 0..max {
+            match self.inbound.try_recv() {
+                Ok(message) => {
+                    self.handle(message)?;
+                    progress = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return Err(Error::Stopped),
+            }
+        }
+        Ok(progress)
+    }
+
+    fn handle(&mut self, message: Message) -> Result<()> {
+        match message {
+            Message::Records(flows) => {
+                let topology = Arc::clone(&self.topology);
+                for (service, flow) in flows {
+                    self.keyed(&topology, service, flow)?;
+                }
+            }
+            Message::Barrier(epoch) => {
+                debug_assert_eq!(epoch, self.shared.requested_epoch.load(Ordering::Acquire));
+                self.barriers += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_sources(&mut self) -> Result<bool> {
+        let topology = Arc::clone(&self.topology);
+        let mut progress = false;
+        for index in 0..self.sources.len() {
+            if self.shared.requested_epoch.load(Ordering::Acquire) > self.epoch {
+                break;
+            }
+            let (service, source, partition, next) = {
+                let s = &self.sources[index];
+                (s.service, s.source, Arc::clone(&s.partition), s.next)
+            };
+            if next >= partition.committed_end() {
+                continue;
+            }
+            let batches = match partition.read(next, READ_BYTES) {
+                Ok(batches) => batches,
+                Err(eddy_log::Error::OffsetOutOfRange { start, .. }) if next < start => {
+                    tracing::warn!(
+                        topic = %topology.services[service as usize].sources[source as usize].origin,
+                        partition = partition.id(), from = next, to = start,
+                        "records removed by retention before they were read; skipping ahead"
+                    );
+                    self.sources[index].next = start;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut position = next;
+            for batch in &batches {
+                for record in batch.records() {
+                    if record.offset < position {
+                        continue;
+                    }
+                    self.read += 1;
+                    let s = &topology.services[service as usize];
+                    let src = &s.sources[source as usize];
+                    let origin =
+                        Origin { topic: src.topic, partition: partition.id(), offset: record.offset };
+                    let key = record.key.map(Bytes::copy_from_slice);
+                    match flow::decode(record.value, src.converter, &src.value_type) {
+                        Ok(value) => {
+                            let flow = Flow { key, value, timestamp: record.timestamp, origin };
+                            self.chain(&topology, service, &src.chain, flow, Stage::Route)?;
+                        }
+                        Err(reason) => {
+                            let value = flow::raw_value(record.value);
+                            self.dead_letter(
+                                &topology,
+                                s,
+                                &src.origin,
+                                &reason,
+                                Flow { key, value, timestamp: record.timestamp, origin },
+                            );
+                        }
+                    }
+                }
+                position = batch.next_offset();
+            }
+            progress |= position > next;
+            self.sources[index].next = position;
+        }
+        Ok(progress)
+    }
+
+    /// Runs a stateless chain, then the stage after it.
+    fn chain(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        ops: &[OperatorPlan],
+        flow: Flow,
+        then: Stage,
+    ) -> Result<()> {
+        if ops.is_empty() {
+            return self.stage(topology, service, flow, then);
+        }
+        let s = &topology.services[service as usize];
+        let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
+        let mut out = Vec::new();
+        let mut failed = Vec::new();
+        run_chain(ops, flow, &key, &mut |f| out.push(f), &mut |op, f, reason| failed.push((op, f, reason)));
+        for (op, f, reason) in failed {
+            self.dead_letter(topology, s, &op.origin, &reason, f);
+        }
+        for f in out {
+            self.stage(topology, service, f, then)?;
+        }
+        Ok(())
+    }
+
+    fn stage(&mut self, topology: &Topology, service: u32, flow: Flow, then: Stage) -> Result<()> {
+        match then {
+            Stage::Route => self.route(topology, service, flow),
+            Stage::Update => self.update(topology, service, flow),
+            Stage::Sink(sink) => {
+                self.write_sink(topology, service, sink, flow);
+                Ok(())
+            }
+        }
+    }
+
+    /// After the stateless chain: re-key and send to the key's worker, or go to the sinks.
+    fn route(&mut self, topology: &Topology, service: u32, mut flow: Flow) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(keyed) = &s.keyed else {
+            return self.sinks(topology, service, flow);
+        };
+        let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
+        let new_key = call(&keyed.key, &flow, &key, None).and_then(|k| flow::key_bytes(&k));
+        let new_key = match new_key {
+            Ok(new_key) => new_key,
+            Err(reason) => {
+                self.dead_letter(topology, s, &keyed.key_origin, &reason, flow);
+                return Ok(());
+            }
+        };
+        let target = partition_for_key(&new_key, self.workers as u32) as usize;
+        flow.key = Some(new_key);
+        if target == self.id {
+            return self.keyed(topology, service, flow);
+        }
+        self.outbound[target].push((service, flow));
+        if self.outbound[target].len() >= OUTBOUND_BATCH {
+            let flows = std::mem::take(&mut self.outbound[target]);
+            self.send(target, Message::Records(flows))?;
+        }
+        Ok(())
+    }
+
+    /// A record arriving at the worker that owns its key.
+    fn keyed(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+        let Some(keyed) = &topology.services[service as usize].keyed else {
+            return Err(Error::Internal("a keyed record for a service without a keyed stage".into()));
+        };
+        self.chain(topology, service, &keyed.chain, flow, Stage::Update)
+    }
+
+    fn update(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+        let s = &topology.services[service as usize];
+        if let Some(update) = s.keyed.as_ref().and_then(|k| k.update.as_ref()) {
+            let Some(key) = flow.key.clone() else {
+                return Err(Error::Internal("a keyed record without a key".into()));
+            };
+            let cache = &mut self.cache[service as usize];
+            if !cache.contains_key(&key) {
+                let value = match self.store.get(&s.name, &update.state, &key)? {
+                    Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
+                    })?,
+                    None => update.initial.clone(),
+                };
+                cache.insert(key.clone(), Slot { value, dirty: false });
+            }
+            let Some(slot) = cache.get_mut(&key) else {
+                return Err(Error::Internal("state slot vanished".into()));
+            };
+            let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
+            let result =
+                call(&update.logic, &flow, &key_value, Some(&slot.value)).and_then(|new| {
+                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
+                        format!("new state does not match state '{}': {reason}", update.state)
+                    })
+                });
+            match result {
+                Ok(new) => {
+                    slot.value = new;
+                    if !slot.dirty {
+                        slot.dirty = true;
+                        self.dirty[service as usize].push(key);
+                    }
+                }
+                Err(reason) => {
+                    self.dead_letter(topology, s, &update.origin, &reason, flow);
+                    return Ok(());
+                }
+            }
+        }
+        self.sinks(topology, service, flow)
+    }
+
+    fn sinks(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+        let sinks = &topology.services[service as usize].sinks;
+        let Some((last, rest)) = sinks.split_last() else { return Ok(()) };
+        for (index, sink) in rest.iter().enumerate() {
+            self.chain(topology, service, &sink.chain, flow.clone(), Stage::Sink(index as u32))?;
+        }
+        self.chain(topology, service, &last.chain, flow, Stage::Sink(rest.len() as u32))
+    }
+
+    fn write_sink(&mut self, topology: &Topology, service: u32, sink: u32, flow: Flow) {
+        let s = &topology.services[service as usize];
+        let sk = &s.sinks[sink as usize];
+        match flow::encode(&flow.value, sk.converter, &sk.value_type) {
+            Ok(value) => {
+                let partitions = topology.topic(sk.topic).partitions;
+                let partition = match &flow.key {
+                    Some(key) => partition_for_key(key, partitions),
+                    None => {
+                        self.round_robin = self.round_robin.wrapping_add(1);
+                        self.round_robin % partitions
+                    }
+                };
+                let record = Record { key: flow.key, value, timestamp: flow.timestamp, headers: Vec::new() };
+                self.sinks[sk.topic as usize][partition as usize].push(record);
+            }
+            Err(reason) => {
+                let origin = format!("services.{}.sinks[{sink}]", s.name);
+                self.dead_letter(topology, s, &origin, &reason, flow);
+            }
+        }
+    }
+
+    fn dead_letter(
+        &mut self,
+        topology: &Topology,
+        service: &Service,
+        operator: &str,
+        reason: &str,
+        flow: Flow,
+    ) {
+        let topic = topology.topic(flow.origin.topic).name.as_str();
+        let failure = flow::Failure { service: &service.name, operator, reason, topic };
+        let record = flow::dead_letter(&failure, flow);
+        self.sinks[topology.dead_letter as usize][0].push(record);
+        self.dead_letters += 1;
+    }
+
+    fn flush_outbound(&mut self) -> Result<()> {
+        for target in 0..self.workers {
+            if !self.outbound[target].is_empty() {
+                let flows = std::mem::take(&mut self.outbound[target]);
+                self.send(target, Message::Records(flows))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends without ever blocking on a full channel: while the peer's channel is full,
+    /// this worker processes its own inbound records, so two workers sending to each other
+    /// cannot deadlock (processing inbound records never sends to a peer).
+    fn send(&mut self, target: usize, message: Message) -> Result<()> {
+        let mut message = message;
+        loop {
+            match self.peers[target].try_send(message) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(back)) => {
+                    message = back;
+                    if !self.drain_inbound(1)? {
+                        if self.shared.failed() {
+                            return Err(Error::Stopped);
+                        }
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(Error::Stopped),
+            }
+        }
+    }
+
+    fn close_epoch(&mut self, epoch: u64) -> Result<()> {
+        let started = std::time::Instant::now();
+        self.flush_outbound()?;
+        for target in 0..self.workers {
+            if target != self.id {
+                self.send(target, Message::Barrier(epoch))?;
+            }
+        }
+        while self.barriers < self.workers - 1 {
+            match self.inbound.recv_timeout(Duration::from_millis(20)) {
+                Ok(message) => self.handle(message)?,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.shared.failed() {
+                        return Err(Error::Stopped);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::Stopped),
+            }
+        }
+        self.barriers = 0;
+        let mut snapshot = self.snapshot(epoch)?;
+        snapshot.closing = std::mem::take(&mut self.closing) + started.elapsed();
+        self.to_committer.send(ToCommitter::Snapshot(Box::new(snapshot))).map_err(|_| Error::Stopped)?;
+        self.epoch = epoch;
+        let gate = std::time::Instant::now();
+        self.shared.pass_gate(self.workers)?;
+        self.closing += gate.elapsed();
+        Ok(())
+    }
+
+    fn snapshot(&mut self, epoch: u64) -> Result<Snapshot> {
+        let mut states = Vec::new();
+        for (service, dirty) in self.dirty.iter_mut().enumerate() {
+            let cache = &mut self.cache[service];
+            for key in dirty.drain(..) {
+                if let Some(slot) = cache.get_mut(&key) {
+                    slot.dirty = false;
+                    let value = serde_json::to_vec(&slot.value)
+                        .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                    states.push((service as u32, key, value));
+                }
+            }
+        }
+        let mut caught_up = true;
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| {
+                caught_up &= s.next >= s.partition.committed_end();
+                (s.service, s.source, s.partition.id(), s.next)
+            })
+            .collect();
+        let sinks = std::mem::replace(&mut self.sinks, empty_sink_buffers(&self.topology));
+        let snapshot = Snapshot {
+            epoch,
+            states,
+            sources,
+            sinks,
+            read: self.read,
+            dead_letters: self.dead_letters,
+            closing: Duration::ZERO,
+            caught_up,
+        };
+        self.read = 0;
+        self.dead_letters = 0;
+        Ok(snapshot)
+    }
+}
+
+/// What comes after a stateless chain.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// The service's chain is done: re-key or go to the sinks.
+    Route,
+    /// The keyed chain is done: update the state, then the sinks.
+    Update,
+    /// A sink's chain is done: write.
+    Sink(u32),
+}
+
+pub(crate) fn empty_sink_buffers(topology: &Topology) -> SinkBuffers {
+    topology
+        .topics
+        .iter()
+        .enumerate()
+        .map(|(index, topic)| {
+            if topology.sinks.contains(&(index as u32)) {
+                (0..topic.partitions).map(|_| Vec::new()).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
