@@ -24,7 +24,7 @@ const RECORDS: u64 = 200_000;
 const STATELESS: &str = r#"
 apiVersion: 0.5.0
 meta: {name: stateless}
-config: {converter: json}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
 types:
   reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
   alert: {type: object, properties: {sensor: {type: string}, temp: {type: f64}}}
@@ -43,7 +43,7 @@ services:
 const KEYED: &str = r#"
 apiVersion: 0.5.0
 meta: {name: keyed}
-config: {converter: json}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
 types:
   reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
 topics:

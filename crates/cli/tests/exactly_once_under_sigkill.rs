@@ -8,9 +8,10 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Eddy;
 
@@ -86,6 +87,19 @@ fn state_of(eddy: &Eddy) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// How many records `topic` holds, asked through the running process; `None` while it is
+/// not serving yet (asking then would open the data directory and keep the run from starting).
+fn committed_in(eddy: &Eddy, topic: &str) -> Option<u64> {
+    UnixStream::connect(eddy.data_dir().join("eddy.sock")).ok()?;
+    let output = eddy.run(&["topic", "describe", topic], b"");
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(output.stdout).unwrap();
+    let rows = text.lines().skip_while(|line| !line.starts_with("PARTITION")).skip(1);
+    Some(rows.map(|row| row.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap()).sum())
+}
+
 /// What a killed run left, read without a running process: the output of `sum` and its state
 /// come from the same committed epochs, so the state holds exactly the sums of the records in
 /// `totals`, none of them twice. Returns how many records `totals` holds.
@@ -124,9 +138,17 @@ fn state_and_outputs_are_exact_after_repeated_sigkills() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        thread::sleep(Duration::from_millis(150 + rng.below(900)));
-        let still_running = run.try_wait().unwrap().is_none();
-        assert!(still_running, "eddy run exited before kill {kill}");
+        // Kill at a random moment after this run committed something of its own, so every
+        // kill lands mid-stream however fast or loaded the machine is.
+        let before = progress.last().copied().unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while committed_in(&eddy, "totals").is_none_or(|done| done <= before) {
+            assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");
+            assert!(Instant::now() < deadline, "run {kill} committed nothing in 120 s");
+            thread::sleep(Duration::from_millis(10));
+        }
+        thread::sleep(Duration::from_millis(rng.below(300)));
+        assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");
         run.kill().unwrap(); // SIGKILL
         run.wait().unwrap();
         progress.push(check_committed_epoch(&eddy, kill));

@@ -24,8 +24,8 @@ mod scope;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use cel::common::value::Val;
-use cel::{Context, Env, Program};
+use cel::common::types::CelInt;
+use cel::{Context, Env, Program, Value as CelValue};
 use serde_json::Value;
 
 pub use scope::FreeVariable;
@@ -54,6 +54,17 @@ pub const COMPILE_STACK: usize = 64 << 20;
 pub struct Expr {
     source: Arc<str>,
     program: Arc<Program>,
+    /// Which bindings the expression reads: only those are converted for each record.
+    reads: Reads,
+}
+
+/// The bindings an expression reads.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reads {
+    value: bool,
+    key: bool,
+    timestamp: bool,
+    state: bool,
 }
 
 /// Why an expression does not compile.
@@ -182,21 +193,21 @@ impl Expr {
     /// unbound `state`...), [`EvalError::NotJson`] when the result cannot be written as JSON.
     pub fn eval(&self, bindings: &Bindings<'_>) -> Result<Value, EvalError> {
         let mut context = Context::with_env(Arc::clone(env()));
-        self.bind(&mut context, VALUE, bindings.value)?;
-        self.bind(&mut context, KEY, bindings.key.unwrap_or(&Value::Null))?;
-        self.bind(&mut context, TIMESTAMP, &Value::from(bindings.timestamp))?;
-        if let Some(state) = bindings.state {
-            self.bind(&mut context, STATE, state)?;
+        if self.reads.value {
+            context.add_variable_as_val(VALUE, convert::to_val(bindings.value));
         }
-        let result = self.program.execute(&context).map_err(|error| self.failed(error))?;
-        convert::from_cel(&result)
+        if self.reads.key {
+            context.add_variable_as_val(KEY, convert::to_val(bindings.key.unwrap_or(&Value::Null)));
+        }
+        if self.reads.timestamp {
+            context.add_variable_as_val(TIMESTAMP, Box::new(CelInt::from(bindings.timestamp)));
+        }
+        if let (true, Some(state)) = (self.reads.state, bindings.state) {
+            context.add_variable_as_val(STATE, convert::to_val(state));
+        }
+        let result = CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
+        convert::from_val(&*result)
             .map_err(|reason| EvalError::NotJson { expression: self.source.to_string(), reason })
-    }
-
-    fn bind(&self, context: &mut Context<'_, '_>, name: &str, value: &Value) -> Result<(), EvalError> {
-        let value: Box<dyn Val> = convert::to_cel(value).try_into().map_err(|error| self.failed(error))?;
-        context.add_variable_as_val(name, value);
-        Ok(())
     }
 
     fn failed(&self, error: impl fmt::Display) -> EvalError {
@@ -225,7 +236,17 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
             "the expression nests {depth} levels deep; the limit is {MAX_DEPTH}: split it into several steps"
         )));
     }
-    Ok(Expr { source: Arc::from(source), program: Arc::new(program) })
+    let mut reads = Reads::default();
+    for variable in scope::free_variables(&program, source) {
+        match variable.name.as_str() {
+            VALUE => reads.value = true,
+            KEY => reads.key = true,
+            TIMESTAMP => reads.timestamp = true,
+            STATE => reads.state = true,
+            _ => {}
+        }
+    }
+    Ok(Expr { source: Arc::from(source), program: Arc::new(program), reads })
 }
 
 impl CompileError {
