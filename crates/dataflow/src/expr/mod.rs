@@ -205,7 +205,8 @@ impl Expr {
         if let (true, Some(state)) = (self.reads.state, bindings.state) {
             context.add_variable_as_val(STATE, convert::to_val(state));
         }
-        let result = CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
+        let result =
+            CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
         convert::from_val(&*result)
             .map_err(|reason| EvalError::NotJson { expression: self.source.to_string(), reason })
     }
