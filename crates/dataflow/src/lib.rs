@@ -54,6 +54,6 @@ pub use logic::{Function, Logic, WasmSource};
 pub use model::Dataflow;
 pub use parse::{load, parse};
 pub use plan::{
-    OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan, SinkPlan, SourcePlan, StartOffset,
-    StatePlan, StateType, TopicPlan, UpdateStatePlan,
+    FlushPlan, OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan, SinkPlan, SourcePlan,
+    StartOffset, StatePlan, StateType, TopicPlan, UpdateStatePlan, WindowKind, WindowPlan,
 };

@@ -35,6 +35,9 @@ pub struct Plan {
     /// Where records that fail (schema mismatch, expression error) go, with the reason:
     /// `<meta.name>.dead-letter`. It is created like the other topics, with one partition.
     pub dead_letter_topic: TopicName,
+    /// Where records that arrive after their window closed go, with the window they missed:
+    /// `<meta.name>.late-records`, when some service has a window.
+    pub late_records_topic: Option<TopicName>,
     /// The declared topics, by id.
     pub topics: Vec<TopicPlan>,
     /// The services, each after the services that feed it.
@@ -71,8 +74,72 @@ pub struct ServicePlan {
     pub partition: Option<PartitionPlan>,
     /// Every state the service declares (the one `update-state` updates among them).
     pub states: Vec<StatePlan>,
+    /// Event-time windows: when set, the partition stage's state is scoped to windows and
+    /// only `flush` results reach the sinks.
+    pub window: Option<WindowPlan>,
     /// What it writes.
     pub sinks: Vec<SinkPlan>,
+}
+
+/// A service's windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowPlan {
+    /// Their shape.
+    pub kind: WindowKind,
+    /// How long past its end a window accepts records, ms.
+    pub grace_ms: i64,
+    /// After how long without records a source partition stops holding the watermark back.
+    pub idleness: Option<Duration>,
+    /// Computes a record's event time; `None`: the record's timestamp.
+    pub timestamp: Option<Logic>,
+    /// Where `assign-timestamp` is declared.
+    pub timestamp_origin: String,
+    /// What a closing window emits.
+    pub flush: FlushPlan,
+}
+
+/// The shape of a service's windows, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// `[n·size, (n+1)·size)`.
+    Tumbling {
+        /// The length.
+        size_ms: i64,
+    },
+    /// `[n·slide, n·slide + size)`: each record is in `size / slide` windows.
+    Sliding {
+        /// The length.
+        size_ms: i64,
+        /// The distance between starts; divides `size_ms`.
+        slide_ms: i64,
+    },
+}
+
+impl WindowKind {
+    /// The windows `[start, end)` that hold an event at `timestamp`, earliest first.
+    pub fn windows_of(self, timestamp: i64) -> impl Iterator<Item = (i64, i64)> {
+        let (size, slide) = match self {
+            WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
+            WindowKind::Sliding { size_ms, slide_ms } => (size_ms, slide_ms),
+        };
+        let last_start = timestamp.div_euclid(slide) * slide;
+        let count = size / slide;
+        (0..count).rev().map(move |back| {
+            let start = last_start - back * slide;
+            (start, start + size)
+        })
+    }
+}
+
+/// `flush`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushPlan {
+    /// Per key or per window.
+    pub per: crate::model::FlushPer,
+    /// The code; a `null` result emits nothing, a list emits one record per element.
+    pub logic: Logic,
+    /// Where it is declared.
+    pub origin: String,
 }
 
 /// A topic a service reads.

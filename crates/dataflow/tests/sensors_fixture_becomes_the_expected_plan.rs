@@ -37,6 +37,7 @@ fn object(fields: &[(&str, Primitive)]) -> TypeDef {
 fn expected_plan() -> Plan {
     let start = StartOffset::Beginning(0);
     Plan {
+        late_records_topic: None,
         name: "sensors".to_owned(),
         commit_interval: Duration::from_millis(250),
         dead_letter_topic: topic("sensors.dead-letter"),
@@ -91,6 +92,7 @@ fn expected_plan() -> Plan {
                     key: Primitive::String,
                     value: StateType::Number(Primitive::U64),
                 }],
+                window: None,
                 sinks: vec![],
             },
             ServicePlan {
@@ -115,6 +117,7 @@ fn expected_plan() -> Plan {
                 ],
                 partition: None,
                 states: vec![],
+                window: None,
                 sinks: vec![SinkPlan {
                     topic_id: "alerts".to_owned(),
                     topic: topic("alerts"),

@@ -211,6 +211,12 @@ impl Committer {
                     batch.put_state(&service.name, &update.state, key, value);
                 }
             }
+            for (service, key) in &snapshot.deletes {
+                let service = &topology.services[*service as usize];
+                if let Some(update) = service.keyed.as_ref().and_then(|k| k.update.as_ref()) {
+                    batch.delete_state(&service.name, &update.state, key);
+                }
+            }
             for &(service, source, partition, next) in &snapshot.sources {
                 let service = &topology.services[service as usize];
                 let topic = topology.topic(service.sources[source as usize].topic);

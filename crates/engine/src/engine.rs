@@ -86,7 +86,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
                     Some(next) => next,
                     None => start_position(&partition, source.start),
                 };
-                owned[next_worker].push(OwnedSource { service: s as u32, source: i as u32, partition, next });
+                owned[next_worker].push(OwnedSource::new(s as u32, i as u32, partition, next));
                 next_worker = (next_worker + 1) % workers;
             }
         }

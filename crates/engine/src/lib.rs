@@ -17,7 +17,10 @@
 //! defines it, and a restart resumes from the last committed epoch after rolling the sink
 //! topics back to the ends it recorded ([`roll_back_uncommitted`]).
 //!
-//! What it is not (yet): event-time windows, WebAssembly operators, several processes.
+//! Event-time windows (`window` in a service) are in `windows`: watermarks travel between
+//! workers like records, and window state, closes and late records commit with the epoch.
+//!
+//! What it is not (yet): session windows, WebAssembly operators, several processes.
 
 mod committer;
 mod engine;
@@ -27,6 +30,7 @@ mod operators;
 mod recovery;
 mod shared;
 mod topology;
+mod windows;
 mod worker;
 
 pub use committer::RunSummary;

@@ -21,6 +21,28 @@ pub(crate) fn call(logic: &Logic, flow: &Flow, key: &Value, state: Option<&Value
     function.call(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
+/// Runs a window's `flush` logic: `key` and `state` for a per-key flush, `entries` for a
+/// per-window one, `window` for both.
+pub(crate) fn call_flush(
+    logic: &Logic,
+    key: &Value,
+    state: Option<&Value>,
+    window: &Value,
+    entries: Option<&Value>,
+) -> Result<Value, String> {
+    let Some(function) = logic.function() else {
+        return Err("WebAssembly operators are not supported by this build".to_owned());
+    };
+    let mut bindings = Bindings::new(&Value::Null).with_key(key).with_window(window);
+    if let Some(state) = state {
+        bindings = bindings.with_state(state);
+    }
+    if let Some(entries) = entries {
+        bindings = bindings.with_entries(entries);
+    }
+    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
 /// Runs `ops` on `flow`: every record that comes out of the last step goes to `emit`, every
 /// failure to `fail` with the failing step. `key` is the key as bound in expressions.
 pub(crate) fn run_chain<'a>(

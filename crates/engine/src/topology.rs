@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use eddy_dataflow::model::{Converter, TypeDef};
-use eddy_dataflow::{Logic, OperatorPlan, Plan, StartOffset};
+use eddy_dataflow::{Logic, OperatorPlan, Plan, StartOffset, WindowPlan};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
@@ -25,6 +25,8 @@ pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) sources: Vec<Source>,
     pub(crate) keyed: Option<Keyed>,
+    /// Event-time windows over the keyed state, if any.
+    pub(crate) window: Option<WindowPlan>,
     pub(crate) sinks: Vec<Sink>,
     /// Whether any expression reads `key`, so the key is converted for it only then.
     pub(crate) uses_key: bool,
@@ -76,6 +78,8 @@ pub(crate) struct Topology {
     pub(crate) name: String,
     pub(crate) topics: Vec<TopicInfo>,
     pub(crate) dead_letter: u32,
+    /// Where records that missed their window go, when a service has windows.
+    pub(crate) late_records: Option<u32>,
     /// Topics written by some service (the dead-letter topic among them).
     pub(crate) sinks: Vec<u32>,
     pub(crate) services: Vec<Service>,
@@ -109,6 +113,14 @@ impl Topology {
         };
         let dead_letter = open(&plan.dead_letter_topic, 1)?;
         let mut sinks = vec![dead_letter];
+        let late_records = match &plan.late_records_topic {
+            Some(name) => {
+                let index = open(name, 1)?;
+                sinks.push(index);
+                Some(index)
+            }
+            None => None,
+        };
         let mut services = Vec::with_capacity(plan.services.len());
         for service in &plan.services {
             let declared = |id: &str| plan.topics.iter().find(|t| t.id == id);
@@ -161,11 +173,12 @@ impl Topology {
                 name: service.name.clone(),
                 sources,
                 keyed,
+                window: service.window.clone(),
                 sinks: service_sinks,
                 uses_key,
             });
         }
-        Ok(Topology { name: plan.name.clone(), topics, dead_letter, sinks, services })
+        Ok(Topology { name: plan.name.clone(), topics, dead_letter, late_records, sinks, services })
     }
 
     pub(crate) fn topic(&self, index: u32) -> &TopicInfo {
@@ -188,4 +201,5 @@ fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
                 || chain_reads_key(&p.chain)
                 || p.update_state.as_ref().is_some_and(|u| reads_key(&u.logic))
         })
+        || service.window.as_ref().is_some_and(|w| w.timestamp.as_ref().is_some_and(reads_key))
 }

@@ -26,10 +26,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::OperatorPlan;
+use eddy_dataflow::model::FlushPer;
 use eddy_log::Partition;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
@@ -37,9 +38,12 @@ use serde_json::Value;
 
 use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
-use crate::operators::{call, run_chain};
+use crate::operators::{call, call_flush, run_chain};
 use crate::shared::Shared;
 use crate::topology::{Service, Topology};
+use crate::windows::{
+    Bounds, IDLE, Windows, event_time_key, parse_event_time_key, parse_state_key, state_key, window_value,
+};
 use crate::{Error, Result};
 
 /// Records sent to a peer in one message, at most.
@@ -55,6 +59,8 @@ pub(crate) enum Message {
     Records(Vec<(u32, Flow)>),
     /// The sender has sent everything of this epoch.
     Barrier(u64),
+    /// The sender's watermark of a windowed service rose: (service, sender, watermark).
+    Watermark(u32, usize, i64),
 }
 
 /// A source partition this worker reads.
@@ -64,6 +70,16 @@ pub(crate) struct OwnedSource {
     pub(crate) source: u32,
     pub(crate) partition: Arc<Partition>,
     pub(crate) next: Offset,
+    /// The highest event time read from it (windowed services).
+    max_event_time: i64,
+    /// When a record was last read from it.
+    last_read: Instant,
+}
+
+impl OwnedSource {
+    pub(crate) fn new(service: u32, source: u32, partition: Arc<Partition>, next: Offset) -> OwnedSource {
+        OwnedSource { service, source, partition, next, max_event_time: i64::MIN, last_read: Instant::now() }
+    }
 }
 
 /// A key's state in the cache.
@@ -82,6 +98,8 @@ pub(crate) struct Snapshot {
     pub(crate) epoch: u64,
     /// (service, key, new value as JSON).
     pub(crate) states: Vec<(u32, Bytes, Vec<u8>)>,
+    /// (service, key) of states to delete: those of closed windows.
+    pub(crate) deletes: Vec<(u32, Bytes)>,
     /// (service, source, partition, next offset).
     pub(crate) sources: Vec<(u32, u32, u32, Offset)>,
     pub(crate) sinks: SinkBuffers,
@@ -108,6 +126,10 @@ pub(crate) struct Worker {
     outbound: Vec<Vec<(u32, Flow)>>,
     cache: Vec<HashMap<Bytes, Slot>>,
     dirty: Vec<Vec<Bytes>>,
+    /// Per service: its windows, for windowed services.
+    windows: Vec<Option<Windows>>,
+    /// The source whose records are being processed (for event-time tracking).
+    current_source: usize,
     sinks: SinkBuffers,
     epoch: u64,
     barriers: usize,
@@ -133,6 +155,11 @@ impl Worker {
     ) -> Worker {
         let services = topology.services.len();
         let sinks = empty_sink_buffers(&topology);
+        let windows = topology
+            .services
+            .iter()
+            .map(|service| service.window.as_ref().map(|_| Windows::new(workers)))
+            .collect();
         Worker {
             id,
             workers,
@@ -146,6 +173,8 @@ impl Worker {
             outbound: (0..workers).map(|_| Vec::new()).collect(),
             cache: (0..services).map(|_| HashMap::new()).collect(),
             dirty: (0..services).map(|_| Vec::new()).collect(),
+            windows,
+            current_source: 0,
             sinks,
             epoch,
             barriers: 0,
@@ -167,6 +196,9 @@ impl Worker {
     }
 
     fn run_epochs(&mut self) -> Result<()> {
+        self.load_windows()?;
+        // Peers learn the restored watermarks before any record of this run.
+        self.advance_watermarks()?;
         loop {
             if self.shared.failed() {
                 return Err(Error::Stopped);
@@ -183,6 +215,7 @@ impl Worker {
             let mut progress = self.drain_inbound(64)?;
             progress |= self.poll_sources()?;
             self.flush_outbound()?;
+            self.advance_watermarks()?;
             if !progress {
                 match self.inbound.recv_timeout(Duration::from_millis(1)) {
                     Ok(message) => self.handle(message)?,
@@ -220,6 +253,13 @@ impl Worker {
                 debug_assert_eq!(epoch, self.shared.requested_epoch.load(Ordering::Acquire));
                 self.barriers += 1;
             }
+            Message::Watermark(service, from, watermark) => {
+                if let Some(windows) = self.windows[service as usize].as_mut() {
+                    windows.announce(from, watermark);
+                }
+                let topology = Arc::clone(&self.topology);
+                self.close_windows(&topology, service)?;
+            }
         }
         Ok(())
     }
@@ -252,6 +292,10 @@ impl Worker {
                 Err(e) => return Err(e.into()),
             };
             let mut position = next;
+            self.current_source = index;
+            if !batches.is_empty() {
+                self.sources[index].last_read = Instant::now();
+            }
             for batch in &batches {
                 for record in batch.records() {
                     if record.offset < position {
@@ -332,6 +376,28 @@ impl Worker {
             return self.sinks(topology, service, flow);
         };
         let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
+        if let Some(window) = &s.window {
+            if let Some(logic) = &window.timestamp {
+                let event_time = call(logic, &flow, &key, None).and_then(|time| {
+                    time.as_i64().ok_or_else(|| {
+                        format!(
+                            "assign-timestamp returned {time}, expected an integer (ms since the Unix epoch)"
+                        )
+                    })
+                });
+                match event_time {
+                    Ok(time) => flow.timestamp = time,
+                    Err(reason) => {
+                        self.dead_letter(topology, s, &window.timestamp_origin, &reason, flow);
+                        return Ok(());
+                    }
+                }
+            }
+            let source = &mut self.sources[self.current_source];
+            if source.service == service {
+                source.max_event_time = source.max_event_time.max(flow.timestamp);
+            }
+        }
         let new_key = call(&keyed.key, &flow, &key, None).and_then(|k| flow::key_bytes(&k));
         let new_key = match new_key {
             Ok(new_key) => new_key,
@@ -363,6 +429,9 @@ impl Worker {
 
     fn update(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
         let s = &topology.services[service as usize];
+        if s.window.is_some() {
+            return self.update_windows(topology, service, flow);
+        }
         if let Some(update) = s.keyed.as_ref().and_then(|k| k.update.as_ref()) {
             let Some(key) = flow.key.clone() else {
                 return Err(Error::Internal("a keyed record without a key".into()));
@@ -451,6 +520,223 @@ impl Worker {
         self.dead_letters += 1;
     }
 
+    /// A keyed record of a windowed service: updates the key's state in every open window
+    /// that holds the record's event time; a record whose windows all closed is late.
+    fn update_windows(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let (Some(window), Some(update)) = (&s.window, s.keyed.as_ref().and_then(|k| k.update.as_ref()))
+        else {
+            return Err(Error::Internal("a windowed service without update-state".into()));
+        };
+        let Some(key) = flow.key.clone() else {
+            return Err(Error::Internal("a keyed record without a key".into()));
+        };
+        let Some(windows) = self.windows[service as usize].as_mut() else {
+            return Err(Error::Internal("no windows for a windowed service".into()));
+        };
+        let watermark = windows.watermark();
+        let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
+        let mut missed = Vec::new();
+        let mut failure = None;
+        for (start, end) in window.kind.windows_of(flow.timestamp) {
+            if end.saturating_add(window.grace_ms) <= watermark {
+                missed.push((end, start));
+                continue;
+            }
+            let states = windows.open.entry((end, start)).or_default();
+            let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
+            let result =
+                call(&update.logic, &flow, &key_value, Some(state)).and_then(|new| {
+                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
+                        format!("new state does not match state '{}': {reason}", update.state)
+                    })
+                });
+            match result {
+                Ok(new) => {
+                    *state = new;
+                    windows.dirty.insert(((end, start), key.clone()));
+                }
+                Err(reason) => {
+                    failure = Some(reason);
+                    break;
+                }
+            }
+        }
+        if let Some(reason) = failure {
+            self.dead_letter(topology, s, &update.origin, &reason, flow);
+        } else if missed.len() == window.kind.windows_of(flow.timestamp).count() {
+            self.late_record(topology, s, watermark, &missed, flow);
+        }
+        Ok(())
+    }
+
+    fn late_record(
+        &mut self,
+        topology: &Topology,
+        s: &Service,
+        watermark: i64,
+        missed: &[Bounds],
+        flow: Flow,
+    ) {
+        let Some(late) = topology.late_records else { return };
+        let body = serde_json::json!({
+            "service": s.name,
+            "topic": topology.topic(flow.origin.topic).name.as_str(),
+            "partition": flow.origin.partition,
+            "offset": flow.origin.offset,
+            "timestamp": flow.timestamp,
+            "watermark": watermark,
+            "windows": missed.iter().map(|&bounds| window_value(bounds)).collect::<Vec<_>>(),
+            "value": flow.value,
+        });
+        self.sinks[late as usize][0].push(Record::new(flow.key, body.to_string(), flow.timestamp));
+    }
+
+    /// Raises this worker's watermark of each windowed service from its sources, announces
+    /// it to the peers, and closes the windows it passes.
+    fn advance_watermarks(&mut self) -> Result<()> {
+        let topology = Arc::clone(&self.topology);
+        for (service, s) in topology.services.iter().enumerate() {
+            let Some(window) = &s.window else { continue };
+            let (mut lowest, mut idle_highest, mut any, mut all_idle) = (i64::MAX, i64::MIN, false, true);
+            for source in self.sources.iter().filter(|source| source.service == service as u32) {
+                any = true;
+                let idle = window.idleness.is_some_and(|idleness| {
+                    source.next >= source.partition.committed_end() && source.last_read.elapsed() >= idleness
+                });
+                if idle {
+                    idle_highest = idle_highest.max(source.max_event_time);
+                } else {
+                    all_idle = false;
+                    lowest = lowest.min(source.max_event_time);
+                }
+            }
+            let local = match (any, all_idle) {
+                (false, _) => IDLE,
+                (true, true) if idle_highest == i64::MIN => IDLE,
+                (true, true) => idle_highest,
+                (true, false) => lowest,
+            };
+            let Some(windows) = self.windows[service].as_mut() else { continue };
+            if local != windows.announced(self.id) {
+                windows.announce(self.id, local);
+                self.flush_outbound()?;
+                for target in 0..self.workers {
+                    if target != self.id {
+                        self.send(target, Message::Watermark(service as u32, self.id, local))?;
+                    }
+                }
+            }
+            self.close_windows(&topology, service as u32)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every window of `service` the watermark has passed.
+    fn close_windows(&mut self, topology: &Topology, service: u32) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(window) = &s.window else { return Ok(()) };
+        loop {
+            let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
+            let Some((bounds, states)) = windows.pop_closed(window.grace_ms) else { return Ok(()) };
+            let window_json = window_value(bounds);
+            let origin =
+                Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
+            let timestamp = bounds.0.saturating_sub(1);
+            let mut emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)> = Vec::new();
+            match window.flush.per {
+                FlushPer::Key => {
+                    for (key, state) in states {
+                        let key_value = flow::key_value(Some(&key));
+                        let result =
+                            call_flush(&window.flush.logic, &key_value, Some(&state), &window_json, None);
+                        emitted.push((Some(key), result));
+                    }
+                }
+                FlushPer::Window => {
+                    let entries: Vec<Value> = states
+                        .into_iter()
+                        .map(|(key, state)| serde_json::json!({"key": flow::key_value(Some(&key)), "state": state}))
+                        .collect();
+                    let entries = Value::Array(entries);
+                    emitted.push((
+                        None,
+                        call_flush(&window.flush.logic, &Value::Null, None, &window_json, Some(&entries)),
+                    ));
+                }
+            }
+            for (key, result) in emitted {
+                match result {
+                    Ok(Value::Null) => {}
+                    Ok(Value::Array(items)) => {
+                        for value in items {
+                            self.sinks(
+                                topology,
+                                service,
+                                Flow { key: key.clone(), value, timestamp, origin },
+                            )?;
+                        }
+                    }
+                    Ok(value) => self.sinks(topology, service, Flow { key, value, timestamp, origin })?,
+                    Err(reason) => {
+                        let flow = Flow { key, value: window_json.clone(), timestamp, origin };
+                        self.dead_letter(topology, s, &window.flush.origin, &reason, flow);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads the open windows of the keys this worker owns, as the last epoch committed them.
+    fn load_windows(&mut self) -> Result<()> {
+        let topology = Arc::clone(&self.topology);
+        for (service, s) in topology.services.iter().enumerate() {
+            let (Some(_), Some(update)) = (&s.window, s.keyed.as_ref().and_then(|k| k.update.as_ref()))
+            else {
+                continue;
+            };
+            let Some(windows) = self.windows[service].as_mut() else { continue };
+            // The watermark as of the last commit: the lowest event time over every source
+            // partition, when all of them have one.
+            let partitions: usize =
+                s.sources.iter().map(|source| topology.topic(source.topic).partitions as usize).sum();
+            let (mut restored, mut lowest) = (0, i64::MAX);
+            for entry in self.store.list(&s.name, &update.state) {
+                let (stored_key, stored_value) = entry?;
+                if let Some((source, partition)) = parse_event_time_key(&stored_key) {
+                    let time = serde_json::from_slice::<i64>(&stored_value).unwrap_or(i64::MIN);
+                    restored += 1;
+                    lowest = lowest.min(time);
+                    for owned in &mut self.sources {
+                        if (owned.service, owned.source, owned.partition.id())
+                            == (service as u32, source, partition)
+                        {
+                            owned.max_event_time = owned.max_event_time.max(time);
+                        }
+                    }
+                    continue;
+                }
+                let Some((bounds, key)) = parse_state_key(&stored_key) else {
+                    return Err(Error::Internal(format!(
+                        "stored window state of service '{}' has a malformed key",
+                        s.name
+                    )));
+                };
+                if partition_for_key(&key, self.workers as u32) as usize != self.id {
+                    continue;
+                }
+                let value = serde_json::from_slice(&stored_value).map_err(|e| {
+                    Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
+                })?;
+                windows.open.entry(bounds).or_default().insert(key, value);
+            }
+            if restored == partitions && restored > 0 {
+                windows.restore(lowest);
+            }
+        }
+        Ok(())
+    }
+
     fn flush_outbound(&mut self) -> Result<()> {
         for target in 0..self.workers {
             if !self.outbound[target].is_empty() {
@@ -526,6 +812,26 @@ impl Worker {
                 }
             }
         }
+        let mut deletes = Vec::new();
+        for (service, windows) in self.windows.iter_mut().enumerate() {
+            let Some(windows) = windows else { continue };
+            for (bounds, key) in windows.dirty.drain() {
+                if let Some(value) = windows.open.get(&bounds).and_then(|states| states.get(&key)) {
+                    let value = serde_json::to_vec(value)
+                        .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                    states.push((service as u32, state_key(bounds, &key), value));
+                }
+            }
+            for (bounds, key) in windows.closed.drain(..) {
+                deletes.push((service as u32, state_key(bounds, &key)));
+            }
+        }
+        for source in &self.sources {
+            if self.windows[source.service as usize].is_some() && source.max_event_time > i64::MIN {
+                let key = event_time_key(source.source, source.partition.id());
+                states.push((source.service, key, source.max_event_time.to_string().into_bytes()));
+            }
+        }
         let mut caught_up = true;
         let sources = self
             .sources
@@ -539,6 +845,7 @@ impl Worker {
         let snapshot = Snapshot {
             epoch,
             states,
+            deletes,
             sources,
             sinks,
             read: self.read,

@@ -38,6 +38,10 @@ pub const KEY: &str = "key";
 pub const TIMESTAMP: &str = "timestamp";
 /// The name `state` is bound to in `update-state`: the key's current state.
 pub const STATE: &str = "state";
+/// The name a window's bounds are bound to in `flush`: `{start, end}`, ms.
+pub const WINDOW: &str = "window";
+/// The name bound in a per-window `flush`: the list of `{key, state}` of every key.
+pub const ENTRIES: &str = "entries";
 
 /// The longest expression accepted, in bytes.
 pub const MAX_LEN: usize = 16 * 1024;
@@ -65,6 +69,8 @@ struct Reads {
     key: bool,
     timestamp: bool,
     state: bool,
+    window: bool,
+    entries: bool,
 }
 
 /// Why an expression does not compile.
@@ -111,14 +117,18 @@ pub struct Bindings<'a> {
     pub key: Option<&'a Value>,
     /// The record's event time in ms since the Unix epoch (`timestamp`).
     pub timestamp: i64,
-    /// The key's current state (`state`), in `update-state` only.
+    /// The key's current state (`state`), in `update-state` and `flush`.
     pub state: Option<&'a Value>,
+    /// The window (`window`), in `flush`.
+    pub window: Option<&'a Value>,
+    /// Every key's state in the window (`entries`), in a per-window `flush`.
+    pub entries: Option<&'a Value>,
 }
 
 impl<'a> Bindings<'a> {
     /// Bindings with only `value` set: no key, timestamp 0, no state.
     pub fn new(value: &'a Value) -> Self {
-        Bindings { value, key: None, timestamp: 0, state: None }
+        Bindings { value, key: None, timestamp: 0, state: None, window: None, entries: None }
     }
 
     /// Sets `key`.
@@ -136,6 +146,18 @@ impl<'a> Bindings<'a> {
     /// Sets `state`.
     pub fn with_state(mut self, state: &'a Value) -> Self {
         self.state = Some(state);
+        self
+    }
+
+    /// Sets `window`.
+    pub fn with_window(mut self, window: &'a Value) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// Sets `entries`.
+    pub fn with_entries(mut self, entries: &'a Value) -> Self {
+        self.entries = Some(entries);
         self
     }
 }
@@ -205,6 +227,12 @@ impl Expr {
         if let (true, Some(state)) = (self.reads.state, bindings.state) {
             context.add_variable_as_val(STATE, convert::to_val(state));
         }
+        if let (true, Some(window)) = (self.reads.window, bindings.window) {
+            context.add_variable_as_val(WINDOW, convert::to_val(window));
+        }
+        if let (true, Some(entries)) = (self.reads.entries, bindings.entries) {
+            context.add_variable_as_val(ENTRIES, convert::to_val(entries));
+        }
         let result =
             CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
         convert::from_val(&*result)
@@ -244,6 +272,8 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
             KEY => reads.key = true,
             TIMESTAMP => reads.timestamp = true,
             STATE => reads.state = true,
+            WINDOW => reads.window = true,
+            ENTRIES => reads.entries = true,
             _ => {}
         }
     }

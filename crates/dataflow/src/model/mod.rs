@@ -26,6 +26,7 @@ mod settings;
 mod step;
 mod topic;
 mod types;
+mod window;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,7 @@ pub use settings::{Config, ConsumerConfig, Converter, Meta, Position, StartingOf
 pub use step::{Code, FunctionDef, Operator, Step};
 pub use topic::{Schema, Topic, TypeRef, ValueSchema};
 pub use types::{Primitive, TypeDef};
+pub use window::{Flush, FlushPer, Session, Sliding, Tumbling, Watermark, Window};
 
 /// A whole dataflow file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::step::{FunctionDef, Step};
 use super::topic::TypeRef;
 use super::types::{Primitive, TypeDef};
+use super::window::Window;
 
 /// One service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,9 +31,10 @@ pub struct Service {
     /// Re-keying and keyed state. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<Partition>,
-    /// A window block (SDF). Parsed so that validation can say it is not supported yet.
+    /// Event-time windows: the service's keyed state is scoped to windows that `flush`
+    /// when the watermark passes them. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<serde_json::Value>,
+    pub window: Option<Window>,
     /// The topics it writes. Validation requires at least one unless the service ends in
     /// `update-state`.
     #[serde(default)]

@@ -118,7 +118,7 @@ impl Code<'_> {
     }
 }
 
-fn codes<'a>(
+pub(crate) fn codes<'a>(
     cel: &'a Option<String>,
     run: &'a Option<String>,
     uses: &'a Option<String>,

@@ -27,6 +27,8 @@ mod types;
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Finding;
+use eddy_types::TopicName;
+
 use crate::model::{Dataflow, Primitive, TypeDef};
 use crate::plan::{Plan, TopicPlan};
 use crate::suggest::closest;
@@ -46,6 +48,11 @@ pub(crate) fn validate(dataflow: &Dataflow, broken: &[Path]) -> (Option<Plan>, V
         (Some(settings), true) => Some(Plan {
             name: dataflow.meta.name.clone(),
             commit_interval: settings.commit_interval,
+            late_records_topic: services
+                .iter()
+                .any(|service| service.window.is_some())
+                .then(|| TopicName::new(&format!("{}.late-records", dataflow.meta.name)))
+                .and_then(Result::ok),
             dead_letter_topic: settings.dead_letter_topic,
             topics: topics.into_values().flatten().collect::<Vec<TopicPlan>>(),
             services,

@@ -8,9 +8,12 @@ use super::settings::Settings;
 use super::steps::Scope;
 use super::{Validator, extend};
 use crate::diagnostic::Finding;
-use crate::model::{Partition, Primitive, Service, StateValue, TypeDef};
+use std::time::Duration;
+
+use crate::model::{FlushPer, Partition, Primitive, Service, StateValue, TypeDef, Window};
 use crate::plan::{
-    PartitionPlan, ServicePlan, SinkPlan, SourcePlan, StatePlan, StateType, TopicPlan, UpdateStatePlan,
+    FlushPlan, PartitionPlan, ServicePlan, SinkPlan, SourcePlan, StatePlan, StateType, TopicPlan,
+    UpdateStatePlan, WindowKind, WindowPlan,
 };
 use crate::suggest::closest;
 use crate::yaml::Path;
@@ -55,16 +58,6 @@ impl Validator<'_> {
         settings: Option<&Settings>,
     ) -> Option<ServicePlan> {
         let mut ok = true;
-        if service.window.is_some() {
-            self.report(
-                Finding::new(
-                    path.key("window"),
-                    "window: not supported in this version; remove the `window:` block (windowed services come later)",
-                )
-                .at_key(),
-            );
-            ok = false;
-        }
 
         if service.sources.is_empty() {
             self.report(
@@ -100,17 +93,59 @@ impl Validator<'_> {
             }
         }
 
-        let chain = self.chain(&service.transforms, &path.key("transforms"));
+        let mut chain = self.chain(&service.transforms, &path.key("transforms"));
         let states = self.states(service, path);
-        let partition = match &service.partition {
+        let window = match &service.window {
+            None => Some(None),
+            Some(window) => self.window(window, &path.key("window"), name, service).map(Some),
+        };
+        if let (Some(window), Some(steps)) = (&service.window, chain.as_mut()) {
+            match self.chain(&window.transforms, &path.key("window").key("transforms")) {
+                Some(more) => steps.extend(more),
+                None => ok = false,
+            }
+        }
+        let (partition_def, partition_path) = match (&service.partition, &service.window) {
+            (Some(_), Some(window)) if window.partition.is_some() => {
+                self.report(
+                    Finding::new(
+                        path.key("partition"),
+                        format!(
+                            "service `{name}` has a `partition` both in the service and in its `window`; keep the one in `window`"
+                        ),
+                    )
+                    .at_key(),
+                );
+                ok = false;
+                (None, path.key("partition"))
+            }
+            (_, Some(window)) if window.partition.is_some() => {
+                (window.partition.as_ref(), path.key("window").key("partition"))
+            }
+            (partition, _) => (partition.as_ref(), path.key("partition")),
+        };
+        let partition = match partition_def {
             None => Some(None),
             Some(partition) => {
-                self.partition(partition, &path.key("partition"), name, service, states.as_deref()).map(Some)
+                self.partition(partition, &partition_path, name, service, states.as_deref()).map(Some)
             }
         };
+        if service.window.is_some() && partition_def.is_none_or(|p| p.update_state.is_none()) && ok {
+            self.report(
+                Finding::new(
+                    path.key("window"),
+                    format!(
+                        "the window of service `{name}` has no `partition` with `update-state`; windows aggregate keyed state, \
+                         e.g. `partition: {{assign-key: {{cel: value.id}}, update-state: {{cel: state + 1}}}}`"
+                    ),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
 
-        let ends_in_state =
-            service.partition.as_ref().is_some_and(|partition| partition.update_state.is_some());
+        let ends_in_state = partition_def.is_some_and(|partition| partition.update_state.is_some())
+            && service.window.is_none();
         if service.sinks.is_empty() && !ends_in_state {
             self.report(
                 Finding::new(
@@ -156,8 +191,124 @@ impl Validator<'_> {
             chain: chain?,
             partition: partition?,
             states: states?,
+            window: window?,
             sinks,
         })
+    }
+
+    fn window(&mut self, window: &Window, path: &Path, name: &str, service: &Service) -> Option<WindowPlan> {
+        let mut ok = true;
+        let positive = |duration: Duration| i64::try_from(duration.as_millis()).ok().filter(|ms| *ms > 0);
+        let kind = match (&window.tumbling, &window.sliding, &window.session) {
+            (Some(tumbling), None, None) => match positive(tumbling.duration) {
+                Some(size_ms) => Some(WindowKind::Tumbling { size_ms }),
+                None => {
+                    self.report(Finding::new(
+                        extend(path, &["tumbling", "duration"]),
+                        "a window's duration must be at least 1ms",
+                    ));
+                    None
+                }
+            },
+            (None, Some(sliding), None) => match (positive(sliding.duration), positive(sliding.slide)) {
+                (Some(size_ms), Some(slide_ms)) if size_ms % slide_ms == 0 => {
+                    Some(WindowKind::Sliding { size_ms, slide_ms })
+                }
+                (Some(_), Some(_)) => {
+                    self.report(Finding::new(
+                        extend(path, &["sliding", "slide"]),
+                        "the slide must divide the window's duration (e.g. `duration: 1m, slide: 10s`)",
+                    ));
+                    None
+                }
+                _ => {
+                    self.report(Finding::new(
+                        path.key("sliding"),
+                        "a sliding window's duration and slide must be at least 1ms",
+                    ));
+                    None
+                }
+            },
+            (None, None, Some(_)) => {
+                self.report(
+                    Finding::new(
+                        path.key("session"),
+                        "session windows are not supported in this version; use `tumbling` or `sliding`",
+                    )
+                    .at_key(),
+                );
+                None
+            }
+            (None, None, None) => {
+                self.report(
+                    Finding::new(path.clone(), "a window needs its shape: `tumbling: {duration: 10s}` or `sliding: {duration: 1m, slide: 10s}`")
+                        .at_key(),
+                );
+                None
+            }
+            _ => {
+                self.report(
+                    Finding::new(
+                        path.clone(),
+                        "a window has exactly one of `tumbling`, `sliding` or `session`",
+                    )
+                    .at_key(),
+                );
+                None
+            }
+        };
+        let grace_ms = i64::try_from(window.watermark.grace_period.as_millis()).unwrap_or(i64::MAX);
+        let timestamp_path = path.key("assign-timestamp");
+        let timestamp = match &window.assign_timestamp {
+            None => Some(None),
+            Some(function) => self.logic(&function.codes(), &timestamp_path, Scope::Record).map(Some),
+        };
+        let flush = match &window.flush {
+            None => {
+                self.report(
+                    Finding::new(
+                        path.clone(),
+                        format!(
+                            "the window of service `{name}` has no `flush`, so it never emits anything; \
+                             add e.g. `flush: {{cel: \"{{'key': key, 'state': state}}\"}}`"
+                        ),
+                    )
+                    .at_key(),
+                );
+                None
+            }
+            Some(flush) => {
+                let at = path.key("flush");
+                let scope = match flush.per {
+                    FlushPer::Key => Scope::FlushKey,
+                    FlushPer::Window => Scope::FlushWindow,
+                };
+                self.logic(&flush.codes(), &at, scope).map(|logic| FlushPlan {
+                    per: flush.per,
+                    logic,
+                    origin: at.to_string(),
+                })
+            }
+        };
+        if service.sinks.is_empty() {
+            self.report(
+                Finding::new(
+                    path.key("flush"),
+                    format!("service `{name}` has a window but no sinks for what `flush` emits; add `sinks`"),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        let plan = WindowPlan {
+            kind: kind?,
+            grace_ms,
+            idleness: window.watermark.idleness,
+            timestamp: timestamp?,
+            timestamp_origin: timestamp_path.to_string(),
+            flush: flush?,
+        };
+        ok.then_some(plan)
     }
 
     /// Resolves a source's or sink's topic id, written at `path`.

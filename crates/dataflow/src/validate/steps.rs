@@ -3,7 +3,7 @@
 
 use super::Validator;
 use crate::diagnostic::{At, Finding};
-use crate::expr::{Expr, KEY, STATE, TIMESTAMP, VALUE};
+use crate::expr::{ENTRIES, Expr, KEY, STATE, TIMESTAMP, VALUE, WINDOW};
 use crate::logic::Logic;
 use crate::model::{Code, Operator, Step};
 use crate::plan::{OperatorKind, OperatorPlan};
@@ -17,6 +17,10 @@ pub(super) enum Scope {
     Record,
     /// Those and `state` (in `update-state`).
     State,
+    /// `key`, `state` and `window` (a per-key `flush`).
+    FlushKey,
+    /// `window` and `entries` (a per-window `flush`).
+    FlushWindow,
 }
 
 impl Scope {
@@ -24,6 +28,8 @@ impl Scope {
         match self {
             Scope::Record => &[VALUE, KEY, TIMESTAMP],
             Scope::State => &[VALUE, KEY, TIMESTAMP, STATE],
+            Scope::FlushKey => &[KEY, STATE, WINDOW],
+            Scope::FlushWindow => &[WINDOW, ENTRIES],
         }
     }
 }
@@ -121,7 +127,7 @@ impl Validator<'_> {
             }
             ok = false;
             let message = if variable.name == STATE {
-                "`state` is only bound in `partition.update-state`".to_owned()
+                "`state` is only bound in `partition.update-state` and a per-key `flush`".to_owned()
             } else {
                 let hint = closest(&variable.name, allowed.iter().copied())
                     .map(|near| format!(" (did you mean `{near}`?)"))

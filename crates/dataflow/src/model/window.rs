@@ -1,0 +1,139 @@
+//! `window`: event-time windows of a service (as in SDF, plus session windows).
+//!
+//! ```yaml
+//! window:
+//!   tumbling: {duration: 10s}            # or sliding: {duration: 1m, slide: 10s}
+//!   watermark: {grace-period: 2s, idleness: 5s}
+//!   assign-timestamp: {cel: value.ts}    # default: the record's timestamp
+//!   transforms: [...]                    # stateless steps before the partition stage
+//!   partition:
+//!     assign-key: {cel: value.sensor}
+//!     update-state: {cel: state + 1}     # the key's state in this window
+//!   flush: {cel: "{'sensor': key, 'count': state, 'start': window.start}"}
+//! ```
+//!
+//! `flush` runs when the watermark passes a window's end plus the grace period. With
+//! `per: key` (the default) it runs once per key with `key`, `state` and `window`
+//! (`{start, end}`, ms) bound; with `per: window` once per window with `window` and
+//! `entries`, the list of `{key, state}` of every key (e.g. for a top-N per window).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::service::Partition;
+use super::settings::{deserialize_duration, deserialize_optional_duration, serialize_duration};
+use super::step::{Code, FunctionDef, Step, codes};
+
+/// A service's `window` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Window {
+    /// Fixed, non-overlapping windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tumbling: Option<Tumbling>,
+    /// Fixed windows that overlap, one starting every `slide`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding: Option<Sliding>,
+    /// Per-key windows that close after a gap without records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
+    /// How event time advances. Default: no grace period, partitions never idle.
+    #[serde(default)]
+    pub watermark: Watermark,
+    /// Computes a record's event time (ms since the Unix epoch). Default: the record's
+    /// timestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign_timestamp: Option<FunctionDef>,
+    /// Stateless steps applied before the partition stage. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<Step>,
+    /// Re-keying and the window-scoped keyed state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
+    /// What a closing window emits to the sinks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush: Option<Flush>,
+}
+
+/// `tumbling: {duration}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Tumbling {
+    /// The window's length.
+    #[serde(deserialize_with = "deserialize_duration", serialize_with = "serialize_duration")]
+    pub duration: Duration,
+}
+
+/// `sliding: {duration, slide}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Sliding {
+    /// The window's length.
+    #[serde(deserialize_with = "deserialize_duration", serialize_with = "serialize_duration")]
+    pub duration: Duration,
+    /// How far apart windows start.
+    #[serde(deserialize_with = "deserialize_duration", serialize_with = "serialize_duration")]
+    pub slide: Duration,
+}
+
+/// `session: {gap}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Session {
+    /// A key's session closes after this long without a record.
+    #[serde(deserialize_with = "deserialize_duration", serialize_with = "serialize_duration")]
+    pub gap: Duration,
+}
+
+/// `watermark: {grace-period, idleness}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Watermark {
+    /// How long past its end a window still accepts records. Default: 0.
+    #[serde(default, deserialize_with = "deserialize_duration", serialize_with = "serialize_duration")]
+    pub grace_period: Duration,
+    /// A source partition without new records for this long stops holding the watermark
+    /// back. Default: never.
+    #[serde(default, deserialize_with = "deserialize_optional_duration", skip_serializing)]
+    pub idleness: Option<Duration>,
+}
+
+/// Whom `flush` runs for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlushPer {
+    /// Once per key and window.
+    #[default]
+    Key,
+    /// Once per window, over every key.
+    Window,
+}
+
+/// `flush: {per?, cel | run | uses | component}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Flush {
+    /// Per key (default) or per window.
+    #[serde(default)]
+    pub per: FlushPer,
+    /// A CEL expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cel: Option<String>,
+    /// Inline Rust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// An imported function's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    /// A WebAssembly component's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+}
+
+impl Flush {
+    /// Every logic field that is set; a valid flush has exactly one.
+    pub fn codes(&self) -> Vec<Code<'_>> {
+        codes(&self.cel, &self.run, &self.uses, &self.component)
+    }
+}

@@ -1,0 +1,172 @@
+//! Event-time windows of one service on one worker: the open windows of the keys this worker
+//! owns, and the watermark.
+//!
+//! Each worker tracks, per source partition it reads, the highest event time seen; its
+//! *local* watermark is the minimum over those partitions. A partition caught up and without
+//! records for `idleness` stops counting; when all of a worker's partitions are idle, its
+//! watermark is the highest event time they saw, or [`IDLE`] if they saw none (as for a
+//! worker without sources of the service): it does not hold anyone back. A worker announces
+//! a changed local watermark to every peer after the records it sent them, over the same
+//! channels, so a watermark never overtakes a record. The *effective* watermark of a worker
+//! is the minimum of every worker's last announcement, [`IDLE`] ones left out, and never
+//! goes back.
+//!
+//! A window `[start, end)` closes when the effective watermark reaches `end + grace`: `flush`
+//! runs, its results go to the sinks, and the window's state is deleted in the same epoch.
+//! A record whose windows are all closed is late and goes to the late-records topic.
+//!
+//! Window state is stored under the service's state as `<start>/<end>/<key>`, so
+//! `eddy state list` shows open windows, and a restart finds them all. Beside them,
+//! `~event-time/<source>/<partition>` keeps the highest event time read from each source
+//! partition, so the watermark after a restart is where the last epoch left it and a record
+//! that was late stays late.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// A window's bounds as `(end, start)`, ms: maps ordered by it close earliest-ending first.
+pub(crate) type Bounds = (i64, i64);
+
+/// One service's windows on one worker.
+#[derive(Debug)]
+pub(crate) struct Windows {
+    /// Open windows, earliest end first: each key's state.
+    pub(crate) open: BTreeMap<Bounds, HashMap<Bytes, Value>>,
+    /// Window states changed since the last snapshot.
+    pub(crate) dirty: HashSet<(Bounds, Bytes)>,
+    /// Window states of closed windows, to delete at the next snapshot.
+    pub(crate) closed: Vec<(Bounds, Bytes)>,
+    /// The last watermark announced by each worker, this one's included.
+    watermarks: Vec<i64>,
+    /// The minimum of `watermarks` (idle ones left out), as high as it ever was.
+    effective: i64,
+}
+
+/// The watermark of a worker that holds nobody back: no sources, or idle ones without data.
+pub(crate) const IDLE: i64 = i64::MAX;
+
+impl Windows {
+    pub(crate) fn new(workers: usize) -> Windows {
+        Windows {
+            open: BTreeMap::new(),
+            dirty: HashSet::new(),
+            closed: Vec::new(),
+            watermarks: vec![i64::MIN; workers],
+            effective: i64::MIN,
+        }
+    }
+
+    /// The effective watermark: records behind it by more than the grace period are late.
+    pub(crate) fn watermark(&self) -> i64 {
+        self.effective
+    }
+
+    /// Starts from the watermark the last committed epoch implies, before any announcement.
+    pub(crate) fn restore(&mut self, watermark: i64) {
+        self.effective = self.effective.max(watermark);
+    }
+
+    /// The watermark `worker` announced last.
+    pub(crate) fn announced(&self, worker: usize) -> i64 {
+        self.watermarks[worker]
+    }
+
+    /// Records `worker`'s announcement.
+    pub(crate) fn announce(&mut self, worker: usize, watermark: i64) {
+        self.watermarks[worker] = watermark;
+        if let Some(lowest) = self.watermarks.iter().copied().filter(|&w| w != IDLE).min() {
+            self.effective = self.effective.max(lowest);
+        }
+    }
+
+    /// Removes and returns the next window closed by the watermark, if any: its bounds and
+    /// its keys' states sorted by key.
+    pub(crate) fn pop_closed(&mut self, grace_ms: i64) -> Option<(Bounds, Vec<(Bytes, Value)>)> {
+        let watermark = self.watermark();
+        let (&(end, _), _) = self.open.first_key_value()?;
+        if end.saturating_add(grace_ms) > watermark {
+            return None;
+        }
+        let (bounds, states) = self.open.pop_first()?;
+        let mut states: Vec<(Bytes, Value)> = states.into_iter().collect();
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, _) in &states {
+            let entry = (bounds, key.clone());
+            self.dirty.remove(&entry);
+            self.closed.push(entry);
+        }
+        Some((bounds, states))
+    }
+}
+
+/// The store key of a key's state in a window: `<start>/<end>/<key>`.
+pub(crate) fn state_key((end, start): Bounds, key: &[u8]) -> Bytes {
+    let mut bytes = format!("{start}/{end}/").into_bytes();
+    bytes.extend_from_slice(key);
+    Bytes::from(bytes)
+}
+
+/// The bounds and key of a store key written by [`state_key`].
+pub(crate) fn parse_state_key(stored: &[u8]) -> Option<(Bounds, Bytes)> {
+    let mut parts = stored.splitn(3, |&b| b == b'/');
+    let start = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let end = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let key = parts.next()?;
+    Some(((end, start), Bytes::copy_from_slice(key)))
+}
+
+/// The store key of a source partition's highest event time.
+pub(crate) fn event_time_key(source: u32, partition: u32) -> Bytes {
+    Bytes::from(format!("~event-time/{source}/{partition}"))
+}
+
+/// The source and partition of a key written by [`event_time_key`].
+pub(crate) fn parse_event_time_key(stored: &[u8]) -> Option<(u32, u32)> {
+    let rest = std::str::from_utf8(stored.strip_prefix(b"~event-time/")?).ok()?;
+    let (source, partition) = rest.split_once('/')?;
+    Some((source.parse().ok()?, partition.parse().ok()?))
+}
+
+/// The window as expressions see it: `{start, end}`.
+pub(crate) fn window_value((end, start): Bounds) -> Value {
+    serde_json::json!({"start": start, "end": end})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn store_keys_round_trip_with_negative_times_and_slashes_in_keys() {
+        for (bounds, key) in [((10, 0), &b"a"[..]), ((-5, -15), b"x/y/z"), ((i64::MAX, i64::MIN), b"")] {
+            assert_eq!(parse_state_key(&state_key(bounds, key)), Some((bounds, Bytes::copy_from_slice(key))));
+        }
+        assert_eq!(parse_state_key(b"garbage"), None);
+        assert_eq!(parse_event_time_key(&event_time_key(2, 7)), Some((2, 7)));
+        assert_eq!(parse_state_key(&event_time_key(2, 7)), None);
+    }
+
+    #[test]
+    fn windows_close_in_end_order_once_every_worker_passed_them() {
+        let mut windows = Windows::new(2);
+        windows.open.entry((20, 10)).or_default().insert(Bytes::from_static(b"b"), json!(1));
+        windows.open.entry((20, 10)).or_default().insert(Bytes::from_static(b"a"), json!(2));
+        windows.open.entry((10, 0)).or_default().insert(Bytes::from_static(b"a"), json!(3));
+        windows.announce(0, 100);
+        assert!(windows.pop_closed(0).is_none(), "worker 1 has not passed any window");
+        windows.announce(1, 12);
+        assert_eq!(windows.pop_closed(2).map(|(bounds, _)| bounds), Some((10, 0)));
+        assert!(windows.pop_closed(2).is_none(), "20 + 2 > 12");
+        windows.announce(1, IDLE);
+        assert_eq!(windows.watermark(), 100, "an idle worker holds nobody back");
+        windows.announce(1, 22);
+        assert_eq!(windows.watermark(), 100, "the watermark never goes back");
+        let (bounds, states) = windows.pop_closed(2).unwrap();
+        assert_eq!(bounds, (20, 10));
+        assert_eq!(states.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>(), [b"a", b"b"]);
+        assert_eq!(windows.closed.len(), 3);
+    }
+}
