@@ -2,6 +2,7 @@
 # Eddy in one minute: keyed sensor readings go into a partitioned topic; a dataflow with two
 # services (a filter+map to an alerts topic, and per-sensor statistics in keyed state) runs
 # over them until its input is drained; then we read the alerts and the committed state.
+# A third service counts readings per sensor in 2-minute event-time windows.
 # Uses a fresh data directory under target/ so it never touches your ./.eddy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,12 @@ eddy state list sensor-stats stats-per-sensor
 
 step state get sensor-stats stats-per-sensor roof
 eddy state get sensor-stats stats-per-sensor roof
+
+step consume sensor-windows -B -d
+eddy consume sensor-windows -B -d
+
+step state list sensor-windows per-window
+eddy state list sensor-windows per-window
 
 step topic list
 eddy topic list
