@@ -20,6 +20,8 @@ use eddy_state::StateStore;
 use eddy_types::{RecordRef, TopicName};
 
 const RECORDS: u64 = 200_000;
+/// Records (and distinct keys) of the windowed bench.
+const WINDOWED_RECORDS: u64 = 1_000_000;
 
 const STATELESS: &str = r#"
 apiVersion: 0.5.0
@@ -58,16 +60,48 @@ services:
       update-state: {cel: state + 1}
 "#;
 
+/// A tumbling-window count per key, event time from the value: over `WINDOWED_RECORDS`
+/// readings of as many sensors, 1 s apart in event time, in 10 s windows.
+const WINDOWED: &str = r#"
+apiVersion: 0.5.0
+meta: {name: windowed}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+  count: {type: object, properties: {sensor: {type: string}, count: {type: u64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+  counts: {name: counts, partitions: 2, schema: {value: {type: count}}}
+services:
+  count:
+    sources: [{type: topic, id: readings}]
+    states:
+      per-sensor: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    window:
+      tumbling: {duration: 10s}
+      assign-timestamp: {cel: value.ts * 1000}
+      partition:
+        assign-key: {cel: value.sensor}
+        update-state: {cel: state + 1}
+      flush: {cel: "{'sensor': key, 'count': state}"}
+    sinks: [{type: topic, id: counts}]
+"#;
+
 /// A data directory holding `RECORDS` readings (about 60 bytes each) in 2 partitions.
 fn template() -> tempfile::TempDir {
+    template_of(RECORDS, 10_000)
+}
+
+/// A data directory holding `records` readings of `sensors` sensors in 2 partitions.
+fn template_of(records: u64, sensors: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = Log::open(dir.path().join("log"), LogOptions::default()).expect("log");
     let topic = log
         .create_topic(&TopicName::new("readings").expect("name"), TopicConfig::with_partitions(2))
         .expect("topic");
-    let values: Vec<String> = (0..RECORDS)
+    let values: Vec<String> = (0..records)
         .map(|i| {
-            format!(r#"{{"sensor":"sensor-{}","temp":{}.5,"ts":{}}}"#, i % 10_000, i % 40, 1_700_000_000 + i)
+            format!(r#"{{"sensor":"sensor-{}","temp":{}.5,"ts":{}}}"#, i % sensors, i % 40, 1_700_000_000 + i)
         })
         .collect();
     for (p, chunk) in values.chunks(values.len().div_ceil(2)).enumerate() {
@@ -95,12 +129,16 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn run_to_idle(source: &str, dir: &Path, workers: usize, interval: Duration) {
+    run_records(source, dir, workers, interval, RECORDS);
+}
+
+fn run_records(source: &str, dir: &Path, workers: usize, interval: Duration, records: u64) {
     let (_, plan) = eddy_dataflow::parse(source, "bench.yaml").expect("dataflow");
     let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).expect("log"));
     let store = Arc::new(StateStore::open(&dir.join("state")).expect("state"));
     let options = Options { workers, until_idle: true, commit_interval: Some(interval) };
     let summary = eddy_engine::start(&plan, log, store, &options).expect("start").wait().expect("run");
-    assert_eq!(summary.records_read, RECORDS);
+    assert_eq!(summary.records_read, records);
 }
 
 fn dataflows(c: &mut Criterion) {
@@ -133,5 +171,30 @@ fn dataflows(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dataflows);
+fn windows(c: &mut Criterion) {
+    let template = template_of(WINDOWED_RECORDS, WINDOWED_RECORDS);
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(WINDOWED_RECORDS));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    for workers in [1, 2] {
+        let name = format!("tumbling-count-1M-keys/{workers}-worker{}", if workers == 1 { "" } else { "s" });
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    copy_dir(template.path(), dir.path());
+                    dir
+                },
+                |dir| {
+                    run_records(WINDOWED, dir.path(), workers, Duration::from_millis(100), WINDOWED_RECORDS)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dataflows, windows);
 criterion_main!(benches);
