@@ -94,6 +94,10 @@ pub struct WindowPlan {
     pub timestamp: Option<Logic>,
     /// Where `assign-timestamp` is declared.
     pub timestamp_origin: String,
+    /// Session windows: combines two sessions' states (`state`, `other`).
+    pub merge: Option<Logic>,
+    /// Where `merge` is declared.
+    pub merge_origin: String,
     /// What a closing window emits.
     pub flush: FlushPlan,
 }
@@ -113,16 +117,26 @@ pub enum WindowKind {
         /// The distance between starts; divides `size_ms`.
         slide_ms: i64,
     },
+    /// Per key, `[first event, last event + gap)`, merged when they overlap.
+    Session {
+        /// How long without a record closes a key's session.
+        gap_ms: i64,
+    },
 }
 
 impl WindowKind {
-    /// The windows `[start, end)` that hold an event at `timestamp`, earliest first.
+    /// The windows `[start, end)` that hold an event at `timestamp`, earliest first. For a
+    /// session window: the session the event alone would open, `[timestamp, timestamp + gap)`.
     pub fn windows_of(self, timestamp: i64) -> impl Iterator<Item = (i64, i64)> {
         let (size, slide) = match self {
             WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
             WindowKind::Sliding { size_ms, slide_ms } => (size_ms, slide_ms),
+            WindowKind::Session { gap_ms } => (gap_ms, gap_ms),
         };
-        let last_start = timestamp.div_euclid(slide) * slide;
+        let last_start = match self {
+            WindowKind::Session { .. } => timestamp,
+            _ => timestamp.div_euclid(slide) * slide,
+        };
         let count = size / slide;
         (0..count).rev().map(move |back| {
             let start = last_start - back * slide;

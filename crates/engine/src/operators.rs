@@ -43,6 +43,15 @@ pub(crate) fn call_flush(
     function.call(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
+/// Runs a session window's `merge`: `state` is the earlier session's, `other` the later's.
+pub(crate) fn call_merge(logic: &Logic, state: &Value, other: &Value) -> Result<Value, String> {
+    let Some(function) = logic.function() else {
+        return Err("WebAssembly operators are not supported by this build".to_owned());
+    };
+    let bindings = Bindings::new(&Value::Null).with_state(state).with_other(other);
+    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
 /// Runs `ops` on `flow`: every record that comes out of the last step goes to `emit`, every
 /// failure to `fail` with the failing step. `key` is the key as bound in expressions.
 pub(crate) fn run_chain<'a>(

@@ -38,6 +38,8 @@ pub(crate) struct Windows {
     pub(crate) dirty: HashSet<(Bounds, Bytes)>,
     /// Window states of closed windows, to delete at the next snapshot.
     pub(crate) closed: Vec<(Bounds, Bytes)>,
+    /// Session windows: each key's open sessions.
+    pub(crate) sessions: HashMap<Bytes, Vec<Bounds>>,
     /// The last watermark announced by each worker, this one's included.
     watermarks: Vec<i64>,
     /// The minimum of `watermarks` (idle ones left out), as high as it ever was.
@@ -53,6 +55,7 @@ impl Windows {
             open: BTreeMap::new(),
             dirty: HashSet::new(),
             closed: Vec::new(),
+            sessions: HashMap::new(),
             watermarks: vec![i64::MIN; workers],
             effective: i64::MIN,
         }
@@ -93,12 +96,53 @@ impl Windows {
         let mut states: Vec<(Bytes, Value)> = states.into_iter().collect();
         states.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, _) in &states {
+            if let Some(sessions) = self.sessions.get_mut(key) {
+                sessions.retain(|&open| open != bounds);
+                if sessions.is_empty() {
+                    self.sessions.remove(key);
+                }
+            }
             let entry = (bounds, key.clone());
             self.dirty.remove(&entry);
             self.closed.push(entry);
         }
         Some((bounds, states))
     }
+}
+
+/// Takes `key`'s open sessions that overlap `[start, end)` out of `windows`: their bounds and
+/// states, earliest first, and the bounds of the session they make together with it.
+pub(crate) fn take_overlapping_sessions(
+    windows: &mut Windows,
+    key: &Bytes,
+    (end, start): Bounds,
+) -> (Bounds, Vec<(Bounds, Value)>) {
+    let mut merged = (end, start);
+    let mut taken = Vec::new();
+    if let Some(sessions) = windows.sessions.get_mut(key) {
+        sessions.retain(|&(open_end, open_start)| {
+            let overlaps = open_start < end && start < open_end;
+            if overlaps {
+                merged = (merged.0.max(open_end), merged.1.min(open_start));
+                taken.push((open_end, open_start));
+            }
+            !overlaps
+        });
+    }
+    taken.sort_by_key(|&(_, start)| start);
+    let mut states = Vec::with_capacity(taken.len());
+    for bounds in taken {
+        if let Some(keys) = windows.open.get_mut(&bounds) {
+            if let Some(state) = keys.remove(key) {
+                states.push((bounds, state));
+            }
+            if keys.is_empty() {
+                windows.open.remove(&bounds);
+            }
+        }
+        windows.dirty.remove(&(bounds, key.clone()));
+    }
+    (merged, states)
 }
 
 /// The store key of a key's state in a window: `<start>/<end>/<key>`.
@@ -147,6 +191,23 @@ mod tests {
         assert_eq!(parse_state_key(b"garbage"), None);
         assert_eq!(parse_event_time_key(&event_time_key(2, 7)), Some((2, 7)));
         assert_eq!(parse_state_key(&event_time_key(2, 7)), None);
+    }
+
+    #[test]
+    fn overlapping_sessions_are_taken_in_start_order() {
+        let mut windows = Windows::new(1);
+        let key = Bytes::from_static(b"k");
+        for (bounds, state) in [((6, 1), 1), ((17, 12), 2), ((25, 20), 3)] {
+            windows.open.entry(bounds).or_default().insert(key.clone(), json!(state));
+            windows.sessions.entry(key.clone()).or_default().push(bounds);
+        }
+        let (merged, states) = take_overlapping_sessions(&mut windows, &key, (9, 4));
+        assert_eq!(merged, (9, 1));
+        assert_eq!(states, vec![((6, 1), json!(1))]);
+        let (merged, states) = take_overlapping_sessions(&mut windows, &key, (13, 5));
+        assert_eq!(merged, (17, 5));
+        assert_eq!(states, vec![((17, 12), json!(2))]);
+        assert_eq!(windows.sessions[&key], vec![(25, 20)]);
     }
 
     #[test]

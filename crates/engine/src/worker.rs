@@ -29,8 +29,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use eddy_dataflow::OperatorPlan;
 use eddy_dataflow::model::FlushPer;
+use eddy_dataflow::{OperatorPlan, WindowKind};
 use eddy_log::Partition;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
@@ -38,11 +38,12 @@ use serde_json::Value;
 
 use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
-use crate::operators::{call, call_flush, run_chain};
+use crate::operators::{call, call_flush, call_merge, run_chain};
 use crate::shared::Shared;
 use crate::topology::{Service, Topology};
 use crate::windows::{
-    Bounds, IDLE, Windows, event_time_key, parse_event_time_key, parse_state_key, state_key, window_value,
+    Bounds, IDLE, Windows, event_time_key, parse_event_time_key, parse_state_key, state_key,
+    take_overlapping_sessions, window_value,
 };
 use crate::{Error, Result};
 
@@ -536,6 +537,9 @@ impl Worker {
         };
         let watermark = windows.watermark();
         let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
+        if let WindowKind::Session { gap_ms } = window.kind {
+            return self.update_session(topology, service, flow, key, gap_ms);
+        }
         let mut missed = Vec::new();
         let mut failure = None;
         for (start, end) in window.kind.windows_of(flow.timestamp) {
@@ -567,6 +571,87 @@ impl Worker {
         } else if missed.len() == window.kind.windows_of(flow.timestamp).count() {
             self.late_record(topology, s, watermark, &missed, flow);
         }
+        Ok(())
+    }
+
+    /// A keyed record of a session-windowed service: it opens `[time, time + gap)`, merged
+    /// with the key's open sessions it overlaps (their states combined by `merge`, earliest
+    /// first), then `update-state` runs on the merged session.
+    fn update_session(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        flow: Flow,
+        key: Bytes,
+        gap_ms: i64,
+    ) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let (Some(window), Some(update)) = (&s.window, s.keyed.as_ref().and_then(|k| k.update.as_ref()))
+        else {
+            return Err(Error::Internal("a windowed service without update-state".into()));
+        };
+        let Some(windows) = self.windows[service as usize].as_mut() else {
+            return Err(Error::Internal("no windows for a windowed service".into()));
+        };
+        let watermark = windows.watermark();
+        let own = (flow.timestamp.saturating_add(gap_ms), flow.timestamp);
+        let open_after = |(end, _): Bounds| end.saturating_add(window.grace_ms) > watermark;
+        // A record whose own session closed already, and that joins no open one, is late.
+        let joins_open = windows.sessions.get(&key).is_some_and(|sessions| {
+            sessions.iter().any(|&(end, start)| start < own.0 && own.1 < end && open_after((end, start)))
+        });
+        if !open_after(own) && !joins_open {
+            self.late_record(topology, s, watermark, &[own], flow);
+            return Ok(());
+        }
+        let (bounds, taken) = take_overlapping_sessions(windows, &key, own);
+        let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
+        let mut merged: Option<Value> = None;
+        let mut failure = None;
+        for (_, state) in &taken {
+            merged = match (merged, &window.merge) {
+                (None, _) => Some(state.clone()),
+                (Some(earlier), Some(merge)) => match call_merge(merge, &earlier, state) {
+                    Ok(combined) => Some(combined),
+                    Err(reason) => {
+                        failure = Some((window.merge_origin.as_str(), reason));
+                        Some(earlier)
+                    }
+                },
+                (Some(earlier), None) => Some(earlier),
+            };
+        }
+        let mut state = merged.unwrap_or_else(|| update.initial.clone());
+        if failure.is_none() {
+            let result =
+                call(&update.logic, &flow, &key_value, Some(&state)).and_then(|new| {
+                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
+                        format!("new state does not match state '{}': {reason}", update.state)
+                    })
+                });
+            match result {
+                Ok(new) => state = new,
+                Err(reason) => failure = Some((update.origin.as_str(), reason)),
+            }
+        }
+        if let Some((origin, reason)) = failure {
+            // Put the sessions back as they were; the record goes to the dead letters.
+            for (old, old_state) in taken {
+                windows.open.entry(old).or_default().insert(key.clone(), old_state);
+                windows.sessions.entry(key.clone()).or_default().push(old);
+                windows.dirty.insert((old, key.clone()));
+            }
+            self.dead_letter(topology, s, origin, &reason, flow);
+            return Ok(());
+        }
+        for (old, _) in &taken {
+            if *old != bounds {
+                windows.closed.push((*old, key.clone()));
+            }
+        }
+        windows.open.entry(bounds).or_default().insert(key.clone(), state);
+        windows.sessions.entry(key.clone()).or_default().push(bounds);
+        windows.dirty.insert((bounds, key));
         Ok(())
     }
 
@@ -728,6 +813,9 @@ impl Worker {
                 let value = serde_json::from_slice(&stored_value).map_err(|e| {
                     Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
                 })?;
+                if matches!(s.window.as_ref().map(|w| w.kind), Some(WindowKind::Session { .. })) {
+                    windows.sessions.entry(key.clone()).or_default().push(bounds);
+                }
                 windows.open.entry(bounds).or_default().insert(key, value);
             }
             if restored == partitions && restored > 0 {

@@ -42,6 +42,8 @@ pub const STATE: &str = "state";
 pub const WINDOW: &str = "window";
 /// The name bound in a per-window `flush`: the list of `{key, state}` of every key.
 pub const ENTRIES: &str = "entries";
+/// The name of the later session's state in a session window's `merge`.
+pub const OTHER: &str = "other";
 
 /// The longest expression accepted, in bytes.
 pub const MAX_LEN: usize = 16 * 1024;
@@ -71,6 +73,7 @@ struct Reads {
     state: bool,
     window: bool,
     entries: bool,
+    other: bool,
 }
 
 /// Why an expression does not compile.
@@ -123,12 +126,14 @@ pub struct Bindings<'a> {
     pub window: Option<&'a Value>,
     /// Every key's state in the window (`entries`), in a per-window `flush`.
     pub entries: Option<&'a Value>,
+    /// The later session's state (`other`), in `merge`.
+    pub other: Option<&'a Value>,
 }
 
 impl<'a> Bindings<'a> {
     /// Bindings with only `value` set: no key, timestamp 0, no state.
     pub fn new(value: &'a Value) -> Self {
-        Bindings { value, key: None, timestamp: 0, state: None, window: None, entries: None }
+        Bindings { value, key: None, timestamp: 0, state: None, window: None, entries: None, other: None }
     }
 
     /// Sets `key`.
@@ -152,6 +157,12 @@ impl<'a> Bindings<'a> {
     /// Sets `window`.
     pub fn with_window(mut self, window: &'a Value) -> Self {
         self.window = Some(window);
+        self
+    }
+
+    /// Sets `other`.
+    pub fn with_other(mut self, other: &'a Value) -> Self {
+        self.other = Some(other);
         self
     }
 
@@ -233,6 +244,9 @@ impl Expr {
         if let (true, Some(entries)) = (self.reads.entries, bindings.entries) {
             context.add_variable_as_val(ENTRIES, convert::to_val(entries));
         }
+        if let (true, Some(other)) = (self.reads.other, bindings.other) {
+            context.add_variable_as_val(OTHER, convert::to_val(other));
+        }
         let result =
             CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
         convert::from_val(&*result)
@@ -274,6 +288,7 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
             STATE => reads.state = true,
             WINDOW => reads.window = true,
             ENTRIES => reads.entries = true,
+            OTHER => reads.other = true,
             _ => {}
         }
     }

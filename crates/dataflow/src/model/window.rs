@@ -12,6 +12,9 @@
 //!   flush: {cel: "{'sensor': key, 'count': state, 'start': window.start}"}
 //! ```
 //!
+//! `session: {gap}` gives each key its own windows, closed after `gap` without a record; a
+//! record that bridges two sessions merges them, with `merge` combining their states.
+//!
 //! `flush` runs when the watermark passes a window's end plus the grace period. With
 //! `per: key` (the default) it runs once per key with `key`, `state` and `window`
 //! (`{start, end}`, ms) bound; with `per: window` once per window with `window` and
@@ -51,6 +54,10 @@ pub struct Window {
     /// Re-keying and the window-scoped keyed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<Partition>,
+    /// Combines the states of two sessions of a key that a record joins (`state`, the
+    /// earlier one, and `other`); session windows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<FunctionDef>,
     /// What a closing window emits to the sinks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flush: Option<Flush>,

@@ -229,16 +229,16 @@ impl Validator<'_> {
                     None
                 }
             },
-            (None, None, Some(_)) => {
-                self.report(
-                    Finding::new(
-                        path.key("session"),
-                        "session windows are not supported in this version; use `tumbling` or `sliding`",
-                    )
-                    .at_key(),
-                );
-                None
-            }
+            (None, None, Some(session)) => match positive(session.gap) {
+                Some(gap_ms) => Some(WindowKind::Session { gap_ms }),
+                None => {
+                    self.report(Finding::new(
+                        extend(path, &["session", "gap"]),
+                        "a session's gap must be at least 1ms",
+                    ));
+                    None
+                }
+            },
             (None, None, None) => {
                 self.report(
                     Finding::new(path.clone(), "a window needs its shape: `tumbling: {duration: 10s}` or `sliding: {duration: 1m, slide: 10s}`")
@@ -262,6 +262,29 @@ impl Validator<'_> {
         let timestamp = match &window.assign_timestamp {
             None => Some(None),
             Some(function) => self.logic(&function.codes(), &timestamp_path, Scope::Record).map(Some),
+        };
+        let merge_path = path.key("merge");
+        let merge = match (&window.merge, &window.session) {
+            (Some(merge), Some(_)) => self.logic(&merge.codes(), &merge_path, Scope::Merge).map(Some),
+            (None, Some(_)) => {
+                self.report(
+                    Finding::new(
+                        path.key("session"),
+                        "a session window needs `merge`: when a record bridges two sessions of a key, \
+                         their states are combined, e.g. `merge: {cel: state + other}`",
+                    )
+                    .at_key(),
+                );
+                None
+            }
+            (Some(_), None) => {
+                self.report(
+                    Finding::new(merge_path.clone(), "`merge` is only used by session windows; remove it")
+                        .at_key(),
+                );
+                None
+            }
+            (None, None) => Some(None),
         };
         let flush = match &window.flush {
             None => {
@@ -306,6 +329,8 @@ impl Validator<'_> {
             idleness: window.watermark.idleness,
             timestamp: timestamp?,
             timestamp_origin: timestamp_path.to_string(),
+            merge: merge?,
+            merge_origin: merge_path.to_string(),
             flush: flush?,
         };
         ok.then_some(plan)

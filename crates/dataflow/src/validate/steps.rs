@@ -3,7 +3,7 @@
 
 use super::Validator;
 use crate::diagnostic::{At, Finding};
-use crate::expr::{ENTRIES, Expr, KEY, STATE, TIMESTAMP, VALUE, WINDOW};
+use crate::expr::{ENTRIES, Expr, KEY, OTHER, STATE, TIMESTAMP, VALUE, WINDOW};
 use crate::logic::Logic;
 use crate::model::{Code, Operator, Step};
 use crate::plan::{OperatorKind, OperatorPlan};
@@ -21,6 +21,8 @@ pub(super) enum Scope {
     FlushKey,
     /// `window` and `entries` (a per-window `flush`).
     FlushWindow,
+    /// `state` and `other` (a session window's `merge`).
+    Merge,
 }
 
 impl Scope {
@@ -30,6 +32,7 @@ impl Scope {
             Scope::State => &[VALUE, KEY, TIMESTAMP, STATE],
             Scope::FlushKey => &[KEY, STATE, WINDOW],
             Scope::FlushWindow => &[WINDOW, ENTRIES],
+            Scope::Merge => &[STATE, OTHER],
         }
     }
 }
@@ -127,7 +130,7 @@ impl Validator<'_> {
             }
             ok = false;
             let message = if variable.name == STATE {
-                "`state` is only bound in `partition.update-state` and a per-key `flush`".to_owned()
+                "`state` is only bound in `partition.update-state`, a per-key `flush` and `merge`".to_owned()
             } else {
                 let hint = closest(&variable.name, allowed.iter().copied())
                     .map(|near| format!(" (did you mean `{near}`?)"))

@@ -1,0 +1,88 @@
+//! Broken `window` blocks: each problem is reported with its line and what was expected.
+
+#![allow(clippy::unwrap_used)]
+
+use eddy_dataflow::{Diagnostic, WindowKind, parse};
+
+const WINDOWED: &str = r#"apiVersion: 0.5.0
+meta: {name: windows}
+types:
+  reading: {type: object, properties: {sensor: {type: string}}}
+topics:
+  readings: {name: readings, partitions: 1, schema: {value: {type: reading}}}
+  counts: {name: counts, partitions: 1, schema: {value: {type: reading}}}
+services:
+  count:
+    sources: [{type: topic, id: readings}]
+    states:
+      n: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    window:
+      tumbling: {duration: 10s}
+      partition:
+        assign-key: {cel: value.sensor}
+        update-state: {cel: state + 1}
+      flush: {cel: "{'sensor': key}"}
+    sinks: [{type: topic, id: counts}]
+"#;
+
+/// `WINDOWED` with line `line` (1-based) replaced.
+fn with(line: usize, replacement: &str) -> String {
+    let mut lines: Vec<&str> = WINDOWED.lines().collect();
+    lines[line - 1] = replacement;
+    lines.join("\n") + "\n"
+}
+
+fn problems(source: &str) -> Vec<Diagnostic> {
+    parse(source, "windows.yaml").map(|_| ()).unwrap_err().into_vec()
+}
+
+fn has(found: &[Diagnostic], line: usize, needle: &str) {
+    assert!(
+        found.iter().any(|p| p.line == line && p.message.contains(needle)),
+        "no problem on line {line} containing `{needle}` in {found:#?}"
+    );
+}
+
+#[test]
+fn the_windowed_file_is_valid_and_planned() {
+    let (_, plan) = parse(WINDOWED, "windows.yaml").unwrap();
+    let window = plan.services[0].window.as_ref().unwrap();
+    assert_eq!(window.kind, WindowKind::Tumbling { size_ms: 10_000 });
+    assert_eq!(plan.late_records_topic.unwrap().as_str(), "windows.late-records");
+}
+
+#[test]
+fn shapes_must_be_one_and_well_formed() {
+    has(&problems(&with(14, "      sliding: {duration: 10s, slide: 3s}")), 14, "the slide must divide");
+    has(&problems(&with(14, "      tumbling: {duration: 0s}")), 14, "at least 1ms");
+    has(&problems(&with(14, "      tumbling: {duration: soon}")), 14, "invalid duration `soon`");
+    let both = with(14, "      tumbling: {duration: 10s}\n      sliding: {duration: 10s, slide: 5s}");
+    has(&problems(&both), 13, "exactly one of `tumbling`, `sliding` or `session`");
+    has(&problems(&with(14, "      hopping: {duration: 10s}")), 14, "hopping");
+}
+
+#[test]
+fn sessions_need_merge_and_only_sessions_take_it() {
+    has(&problems(&with(14, "      session: {gap: 5s}")), 14, "a session window needs `merge`");
+    let merge_on_tumbling =
+        with(18, "      flush: {cel: \"{'sensor': key}\"}\n      merge: {cel: state + other}");
+    has(&problems(&merge_on_tumbling), 19, "`merge` is only used by session windows");
+    let session = with(14, "      session: {gap: 5s}");
+    let bad_merge = session.replace("      flush:", "      merge: {cel: state + value}\n      flush:");
+    has(&problems(&bad_merge), 18, "unknown variable `value`");
+}
+
+#[test]
+fn flush_sees_only_its_bindings() {
+    has(&problems(&with(18, "      flush: {cel: value.sensor}")), 18, "unknown variable `value`");
+    let per_window = with(18, "      flush: {per: window, cel: \"{'n': state}\"}");
+    has(&problems(&per_window), 18, "`state` is only bound in");
+    has(&problems(&with(18, "      flush: {per: hour, cel: key}")), 18, "hour");
+    has(&problems(&with(18, "")), 13, "has no `flush`");
+}
+
+#[test]
+fn a_window_needs_keyed_state() {
+    let no_update = with(17, "");
+    has(&problems(&no_update), 13, "has no `partition` with `update-state`");
+}
