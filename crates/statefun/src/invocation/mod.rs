@@ -1,0 +1,309 @@
+//! Per-address invocation, without I/O: which batch to send to which address, the state
+//! handshake, and the checked effects of each reply.
+//!
+//! ```text
+//!  enqueue(addr, msg) ──► nothing in flight for addr? ──yes──► Enqueued::Send(batch)  ─┐
+//!                               │ no                                                   │
+//!                               ▼                                                      │ engine: request(batch, state)
+//!                        backlog[addr] += msg                                           │ → HTTP → FromFunction
+//!                        (≥ max batch: back-pressure)                                   ▼
+//!  complete(addr, reply) ──► incomplete context: register states ──► Completion::Resend(same batch)
+//!                       └──► invocation result: check ──► Completion::Done { effects, next batch }
+//! ```
+//!
+//! At most one request is in flight per address; messages arriving meanwhile wait in the
+//! address's backlog and leave as the next batch (at most the endpoint's
+//! `maxNumBatchRequests` messages). Once a backlog holds that many, [`Invocations::is_back_pressured`]
+//! tells the engine to stop feeding new input until replies drain it.
+//!
+//! The engine owns state, I/O and time. Before building the request for a batch it must have
+//! applied the effects of the previous batch of the same address, since every request carries
+//! the address's current state. Everything here is plain data: [`Invocations::snapshot`] captures
+//! the in-flight batches, the backlogs and the registered states for the epoch's commit, and
+//! [`Invocations::restore`] gives back the batches to send again after a crash (the endpoint may
+//! thus see a batch twice; its effects are applied once, with the epoch that receives the reply).
+
+// A protocol error names the address, the state and both typenames for its message; it is the
+// rare path, so its size does not matter.
+#![allow(clippy::result_large_err, reason = "errors are rare and carry what their message needs")]
+
+mod batch;
+mod effects;
+mod error;
+mod snapshot;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+pub(crate) use batch::request_target;
+pub use batch::{Batch, Message, StateView};
+pub use effects::{Delayed, Effects, EgressMessage, OutgoingMessage, StateChange};
+pub use error::ProtocolError;
+pub use snapshot::Snapshot;
+
+use crate::address::{Address, FunctionType};
+use crate::proto::reqreply::{FromFunction, ToFunction, from_function};
+use crate::state_spec::StateSpec;
+
+/// The most messages in one batch when the endpoint does not say (`maxNumBatchRequests`).
+pub const DEFAULT_MAX_BATCH: usize = 1000;
+
+/// What became of an enqueued message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Enqueued {
+    /// Nothing was in flight for the address: send this batch now.
+    Send(Batch),
+    /// A request is in flight: the message waits in the address's backlog.
+    Queued {
+        /// Messages now waiting for this address.
+        backlog: usize,
+        /// Whether the backlog has reached the batch limit: stop feeding input.
+        back_pressure: bool,
+    },
+}
+
+/// What to do after a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Completion {
+    /// The function declared states it was not sent; they are registered now. Build the request
+    /// for this same batch again and send it.
+    Resend(Batch),
+    /// The batch ran.
+    Done {
+        /// Its effects, to apply with the epoch.
+        effects: Effects,
+        /// The next batch for the address, taken from its backlog: apply `effects`, then send it.
+        next: Option<Batch>,
+    },
+}
+
+/// The batch limit of a function type.
+type MaxBatch = Arc<dyn Fn(&FunctionType) -> usize + Send + Sync>;
+
+/// The invocation state of every address a task serves.
+pub struct Invocations {
+    max_batch: MaxBatch,
+    registered: HashMap<FunctionType, BTreeMap<String, StateSpec>>,
+    addresses: HashMap<Address, AddressQueue>,
+    back_pressured: HashSet<Address>,
+}
+
+/// One address: the batch in flight and the messages waiting behind it.
+#[derive(Default)]
+struct AddressQueue {
+    in_flight: Option<Batch>,
+    backlog: VecDeque<Message>,
+}
+
+impl std::fmt::Debug for Invocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocations")
+            .field("addresses", &self.addresses.len())
+            .field("back_pressured", &self.back_pressured.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Invocations {
+    /// Invocations with the batch limit `max_batch(function_type)` (at least 1 is used).
+    pub fn new(max_batch: impl Fn(&FunctionType) -> usize + Send + Sync + 'static) -> Self {
+        Self {
+            max_batch: Arc::new(max_batch),
+            registered: HashMap::new(),
+            addresses: HashMap::new(),
+            back_pressured: HashSet::new(),
+        }
+    }
+
+    /// Invocations with one batch limit for every function type.
+    pub fn with_max_batch(max_batch: usize) -> Self {
+        Self::new(move |_| max_batch)
+    }
+
+    fn limit(&self, function_type: &FunctionType) -> usize {
+        (self.max_batch)(function_type).max(1)
+    }
+
+    /// Accepts a message for `target`: returns the batch to send now, or queues the message.
+    pub fn enqueue(&mut self, target: Address, message: Message) -> Enqueued {
+        let limit = self.limit(&target.function_type);
+        let queue = self.addresses.entry(target.clone()).or_default();
+        if queue.in_flight.is_none() {
+            let batch = Batch { target, messages: vec![message] };
+            queue.in_flight = Some(batch.clone());
+            return Enqueued::Send(batch);
+        }
+        queue.backlog.push_back(message);
+        let backlog = queue.backlog.len();
+        let back_pressure = backlog >= limit;
+        if back_pressure {
+            self.back_pressured.insert(target);
+        }
+        Enqueued::Queued { backlog, back_pressure }
+    }
+
+    /// The request for `batch`, carrying the registered states of its function type as `state`
+    /// holds them.
+    pub fn request(&self, batch: &Batch, state: &impl StateView) -> ToFunction {
+        let specs: Vec<StateSpec> = self.registered_states(&batch.target.function_type).cloned().collect();
+        batch.to_request(&specs, state)
+    }
+
+    /// Handles the reply to the batch in flight for `target`.
+    ///
+    /// # Errors
+    /// [`ProtocolError`] when the reply breaks the protocol; the batch then stays in flight.
+    pub fn complete(&mut self, target: &Address, reply: FromFunction) -> Result<Completion, ProtocolError> {
+        let batch = self
+            .addresses
+            .get(target)
+            .and_then(|queue| queue.in_flight.clone())
+            .ok_or_else(|| ProtocolError::NotInFlight(target.clone()))?;
+        match reply.response {
+            None => Err(ProtocolError::EmptyReply { address: target.clone() }),
+            Some(from_function::Response::IncompleteInvocationContext(context)) => {
+                self.register(target, &context.missing_values)?;
+                Ok(Completion::Resend(batch))
+            }
+            Some(from_function::Response::InvocationResult(response)) => {
+                let empty = BTreeMap::new();
+                let specs = self.registered.get(&target.function_type).unwrap_or(&empty);
+                let effects = Effects::from_response(target, specs, response)?;
+                let next = self.next_batch(target);
+                Ok(Completion::Done { effects, next })
+            }
+        }
+    }
+
+    fn register(
+        &mut self,
+        target: &Address,
+        missing: &[from_function::PersistedValueSpec],
+    ) -> Result<(), ProtocolError> {
+        if missing.is_empty() {
+            return Err(ProtocolError::Malformed {
+                address: target.clone(),
+                reason: "`incomplete_invocation_context` lists no missing state".to_owned(),
+            });
+        }
+        let registered = self.registered.entry(target.function_type.clone()).or_default();
+        let specs: Vec<StateSpec> = missing.iter().map(StateSpec::from_proto).collect();
+        for spec in &specs {
+            if let Some(known) = registered.get(&spec.name) {
+                if known.typename != spec.typename {
+                    return Err(ProtocolError::StateTypeChanged {
+                        function_type: target.function_type.to_string(),
+                        state: spec.name.clone(),
+                        registered: known.typename.clone(),
+                        found: spec.typename.clone(),
+                    });
+                }
+                return Err(ProtocolError::HandshakeLoop {
+                    address: target.clone(),
+                    state: spec.name.clone(),
+                });
+            }
+        }
+        for spec in specs {
+            registered.insert(spec.name.clone(), spec);
+        }
+        Ok(())
+    }
+
+    /// Ends the in-flight batch of `target` and starts the next one from its backlog.
+    fn next_batch(&mut self, target: &Address) -> Option<Batch> {
+        let limit = self.limit(&target.function_type);
+        let queue = self.addresses.get_mut(target)?;
+        queue.in_flight = None;
+        if queue.backlog.is_empty() {
+            self.addresses.remove(target);
+            self.back_pressured.remove(target);
+            return None;
+        }
+        let take = queue.backlog.len().min(limit);
+        let batch = Batch { target: target.clone(), messages: queue.backlog.drain(..take).collect() };
+        queue.in_flight = Some(batch.clone());
+        if queue.backlog.len() < limit {
+            self.back_pressured.remove(target);
+        }
+        Some(batch)
+    }
+
+    /// The batch in flight for `target`, to send again after a retryable failure.
+    pub fn in_flight(&self, target: &Address) -> Option<&Batch> {
+        self.addresses.get(target).and_then(|queue| queue.in_flight.as_ref())
+    }
+
+    /// Messages waiting behind the batch in flight for `target`.
+    pub fn backlog_len(&self, target: &Address) -> usize {
+        self.addresses.get(target).map_or(0, |queue| queue.backlog.len())
+    }
+
+    /// Whether some address's backlog has reached its batch limit: the engine should stop
+    /// feeding input until replies drain it.
+    pub fn is_back_pressured(&self) -> bool {
+        !self.back_pressured.is_empty()
+    }
+
+    /// Whether no batch is in flight anywhere.
+    pub fn is_idle(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    /// The states registered for `function_type`, by name.
+    pub fn registered_states(&self, function_type: &FunctionType) -> impl Iterator<Item = &StateSpec> {
+        self.registered.get(function_type).into_iter().flat_map(BTreeMap::values)
+    }
+
+    /// Everything needed to carry on after a crash: registered states, in-flight batches and
+    /// backlogs, in a stable order.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::capture(
+            &self.registered,
+            self.addresses
+                .iter()
+                .map(|(address, queue)| (address, queue.in_flight.as_ref(), queue.backlog.iter())),
+        )
+    }
+
+    /// Invocations as `snapshot` left them, and the batches that were in flight: build their
+    /// requests and send them again.
+    pub fn restore(
+        snapshot: Snapshot,
+        max_batch: impl Fn(&FunctionType) -> usize + Send + Sync + 'static,
+    ) -> (Self, Vec<Batch>) {
+        let mut invocations = Self::new(max_batch);
+        for (function_type, specs) in snapshot.registered {
+            let specs = specs.into_iter().map(|spec| (spec.name.clone(), spec)).collect();
+            invocations.registered.insert(function_type, specs);
+        }
+        let mut resend = Vec::new();
+        for batch in snapshot.in_flight {
+            let queue = invocations.addresses.entry(batch.target.clone()).or_default();
+            queue.in_flight = Some(batch.clone());
+            resend.push(batch);
+        }
+        for waiting in snapshot.backlog {
+            let limit = invocations.limit(&waiting.target.function_type);
+            let queue = invocations.addresses.entry(waiting.target.clone()).or_default();
+            queue.backlog.extend(waiting.messages);
+            if queue.in_flight.is_none() {
+                // A backlog without a batch in flight cannot come from a snapshot; start it.
+                let take = queue.backlog.len().min(limit);
+                let batch =
+                    Batch { target: waiting.target.clone(), messages: queue.backlog.drain(..take).collect() };
+                queue.in_flight = Some(batch.clone());
+                resend.push(batch);
+            }
+            if queue.backlog.len() >= limit {
+                invocations.back_pressured.insert(waiting.target);
+            }
+        }
+        (invocations, resend)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+"""Remote functions written with the Statefun Python SDK, served over HTTP for Eddy's tests.
+
+Run: python3 functions.py  -> listens on 127.0.0.1 on a free port and prints `PORT <n>`.
+
+example/greeter  counts visits per user (state `seen`), greets through the Kafka egress
+                 `example/greetings` (topic `greetings`), schedules a reminder on the first
+                 visit and cancels it on the second.
+shop/inventory   keeps the stock of one item (state `stock`); answers reservations to the caller.
+shop/cart        keeps one user's basket (state `basket`); asks the inventory to reserve stock,
+                 reports each reservation on `shop/receipts` (topic `receipts`) and the basket on
+                 checkout (topic `orders`), then clears it.
+"""
+
+import asyncio
+from datetime import timedelta
+
+from aiohttp import web
+from statefun import (IntType, RequestReplyHandler, StatefulFunctions, ValueSpec, kafka_egress_message,
+                      make_json_type, message_builder)
+
+functions = StatefulFunctions()
+
+ADD_TO_CART = make_json_type("shop/AddToCart")
+CHECKOUT = make_json_type("shop/Checkout")
+RESTOCK = make_json_type("shop/Restock")
+RESERVE = make_json_type("shop/Reserve")
+RESERVATION = make_json_type("shop/Reservation")
+BASKET = make_json_type("shop/Basket")
+
+
+@functions.bind(typename="example/greeter", specs=[ValueSpec(name="seen", type=IntType)])
+async def greeter(context, message):
+    name = message.as_string()
+    seen = (context.storage.seen or 0) + 1
+    context.storage.seen = seen
+    context.send_egress(kafka_egress_message(typename="example/greetings", topic="greetings",
+                                             key=context.address.id,
+                                             value=f"Hello {name}, visit number {seen}"))
+    token = f"remind-{context.address.id}"
+    if seen == 1:
+        reminder = message_builder(target_typename="example/greeter", target_id=context.address.id,
+                                   str_value="come back")
+        context.send_after(timedelta(hours=1), reminder, cancellation_token=token)
+    elif seen == 2:
+        context.cancel_delayed_message(token)
+
+
+@functions.bind(typename="shop/inventory", specs=[ValueSpec(name="stock", type=IntType)])
+def inventory(context, message):
+    stock = context.storage.stock or 0
+    if message.is_type(RESTOCK):
+        context.storage.stock = stock + message.as_type(RESTOCK)["quantity"]
+        return
+    wanted = message.as_type(RESERVE)["quantity"]
+    if stock >= wanted:
+        context.storage.stock = stock - wanted
+        status = "IN_STOCK"
+    else:
+        status = "OUT_OF_STOCK"
+    reply = {"item": context.address.id, "quantity": wanted, "status": status}
+    context.send(message_builder(target_typename=context.caller.typename, target_id=context.caller.id,
+                                 value=reply, value_type=RESERVATION))
+
+
+@functions.bind(typename="shop/cart", specs=[ValueSpec(name="basket", type=BASKET)])
+def cart(context, message):
+    user = context.address.id
+    if message.is_type(ADD_TO_CART):
+        request = message.as_type(ADD_TO_CART)
+        context.send(message_builder(target_typename="shop/inventory", target_id=request["item"],
+                                     value={"quantity": request["quantity"]}, value_type=RESERVE))
+    elif message.is_type(RESERVATION):
+        reservation = message.as_type(RESERVATION)
+        if reservation["status"] == "IN_STOCK":
+            basket = context.storage.basket or {}
+            basket[reservation["item"]] = basket.get(reservation["item"], 0) + reservation["quantity"]
+            context.storage.basket = basket
+        receipt = f'{user} {reservation["item"]} x{reservation["quantity"]} {reservation["status"]}'
+        context.send_egress(kafka_egress_message(typename="shop/receipts", topic="receipts", key=user,
+                                                 value=receipt))
+    elif message.is_type(CHECKOUT):
+        basket = context.storage.basket or {}
+        order = ",".join(f"{item}={n}" for item, n in sorted(basket.items()))
+        context.send_egress(kafka_egress_message(typename="shop/receipts", topic="orders", key=user,
+                                                 value=order))
+        del context.storage.basket
+    else:
+        raise ValueError(f"unexpected message type {message.value_typename()}")
+
+
+handler = RequestReplyHandler(functions)
+
+
+async def handle(request):
+    reply = await handler.handle_async(await request.read())
+    return web.Response(body=reply, content_type="application/octet-stream")
+
+
+async def main():
+    app = web.Application()
+    app.add_routes([web.post("/{function}", handle)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
