@@ -6,6 +6,10 @@
 //! leaves a prefix of the input in each partition. When a process serves the data
 //! directory, each batch goes to it instead and is committed there before it is acked
 //! (see [`crate::target::Sink`]).
+//!
+//! `eddy produce --nexmark N` generates the records instead: N events of the Nexmark
+//! benchmark (see [`eddy_nexmark`]), JSON, unkeyed, each timestamped with its event time,
+//! appended and committed in chunks the same way.
 
 use std::{
     fs::File,
@@ -17,6 +21,7 @@ use std::{
 use anyhow::{Context, bail};
 use clap::{Args, builder::NonEmptyStringValueParser};
 use eddy_log::MAX_BATCH_BYTES;
+use eddy_nexmark::{Config as NexmarkConfig, Event, Generator};
 use eddy_types::{ByteSize, PartitionId, RecordRef, Timestamp, now_millis, partition_for_key};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use memchr::memmem::Finder;
@@ -42,6 +47,14 @@ pub(crate) struct ProduceArgs {
     /// Write every record to this partition (default: by key, or round-robin).
     #[arg(long, value_name = "N")]
     partition: Option<PartitionId>,
+    /// Instead of reading lines, generate N events of the Nexmark benchmark: persons,
+    /// auctions and bids as JSON, timestamped with their event time (10,000 events per
+    /// second from now).
+    #[arg(long, value_name = "N", conflicts_with_all = ["file", "key_separator"])]
+    nexmark: Option<u64>,
+    /// Seed of the Nexmark generator: the same seed gives the same events [default: 0].
+    #[arg(long, value_name = "SEED", requires = "nexmark")]
+    seed: Option<u64>,
     /// Print a summary (records, bytes, rate) to stderr when done.
     #[arg(short, long)]
     verbose: bool,
@@ -59,6 +72,9 @@ const MAX_RECORD_BYTES: usize = MAX_BATCH_BYTES - (64 << 10);
 pub(crate) fn run(data_dir: &Path, args: &ProduceArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     topic_name(&args.topic)?;
+    if let Some(count) = args.nexmark {
+        return produce_nexmark(data_dir, args, count, started);
+    }
     let (input, input_len): (Box<dyn Read + Send>, Option<u64>) = match &args.file {
         Some(path) => {
             let file = File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
@@ -86,19 +102,88 @@ pub(crate) fn run(data_dir: &Path, args: &ProduceArgs) -> anyhow::Result<()> {
     let bytes = read?;
     finished?;
     if args.verbose {
-        let elapsed = started.elapsed();
-        let partitions = producer.used.iter().filter(|&&u| u).count();
-        let secs = elapsed.as_secs_f64().max(1e-9);
-        writeln!(
-            io::stderr().lock(),
-            "produced {} records ({}) to {partitions} partition(s) of \"{}\" in {:.2?} ({:.0} records/s, {}/s)",
-            producer.records,
-            ByteSize(bytes),
-            args.topic,
-            elapsed,
-            producer.records as f64 / secs,
-            ByteSize((bytes as f64 / secs) as u64),
-        )?;
+        summary(args, producer.records, bytes, &producer.used, started)?;
+    }
+    Ok(())
+}
+
+/// Prints what was produced, at what rate, to stderr.
+fn summary(args: &ProduceArgs, records: u64, bytes: u64, used: &[bool], started: Instant) -> io::Result<()> {
+    let elapsed = started.elapsed();
+    let partitions = used.iter().filter(|&&u| u).count();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        io::stderr().lock(),
+        "produced {records} records ({}) to {partitions} partition(s) of \"{}\" in {:.2?} ({:.0} records/s, {}/s)",
+        ByteSize(bytes),
+        args.topic,
+        elapsed,
+        records as f64 / secs,
+        ByteSize((bytes as f64 / secs) as u64),
+    )
+}
+
+/// Runs `eddy produce --nexmark N`: generates chunks of up to [`BATCH_RECORDS`] events (or
+/// [`BATCH_BYTES`] of JSON), one batch per partition, each chunk committed before the next,
+/// so a killed producer leaves a prefix of the stream in each partition.
+fn produce_nexmark(data_dir: &Path, args: &ProduceArgs, count: u64, started: Instant) -> anyhow::Result<()> {
+    let generator = Generator::new(NexmarkConfig {
+        seed: args.seed.unwrap_or(0),
+        base_time: now_millis(),
+        ..NexmarkConfig::default()
+    });
+    let mut target = Target::connect(data_dir)?;
+    let mut sink = target.produce(&args.topic, args.partition)?;
+    let progress =
+        if io::stderr().is_terminal() { nexmark_progress_bar(count) } else { ProgressBar::hidden() };
+    let partitions = sink.partitions();
+    let mut pending: Vec<PendingEvents> = (0..partitions).map(|_| PendingEvents::default()).collect();
+    let mut used = vec![false; partitions as usize];
+    let mut event = Event::new();
+    let (mut number, mut bytes) = (0u64, 0u64);
+    let mut produce = || -> anyhow::Result<()> {
+        while number < count {
+            let chunk_end = count.min(number + BATCH_RECORDS as u64);
+            let mut chunk_bytes = 0;
+            while number < chunk_end && chunk_bytes < BATCH_BYTES {
+                generator.generate(number, &mut event);
+                let partition = args.partition.unwrap_or((number % u64::from(partitions)) as PartitionId);
+                let PendingEvents { values, records } = &mut pending[partition as usize];
+                let start = values.len();
+                event.write_json(values);
+                records.push((values.len(), event.date_time()));
+                chunk_bytes += values.len() - start;
+                number += 1;
+            }
+            for (id, PendingEvents { values, records }) in pending.iter_mut().enumerate() {
+                if records.is_empty() {
+                    continue;
+                }
+                let mut start = 0;
+                let batch = records.iter().map(|&(end, timestamp)| {
+                    let record = RecordRef::new(None, &values[start..end], timestamp);
+                    start = end;
+                    record
+                });
+                sink.append(id as PartitionId, batch)?;
+                used[id] = true;
+                values.clear();
+                records.clear();
+            }
+            sink.commit()?;
+            bytes += chunk_bytes as u64;
+            progress.set_position(number);
+        }
+        Ok(())
+    };
+    let produced = produce();
+    progress.finish_and_clear();
+    // Whatever was appended is made durable (and, remotely, acked), even after an error.
+    let finished = sink.finish();
+    produced?;
+    finished?;
+    if args.verbose {
+        summary(args, number, bytes, &used, started)?;
     }
     Ok(())
 }
@@ -112,6 +197,26 @@ fn progress_bar(len: u64) -> ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+fn nexmark_progress_bar(count: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} events {per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Generated events not yet appended to one partition.
+#[derive(Default)]
+struct PendingEvents {
+    /// Their JSON, one after the other.
+    values: Vec<u8>,
+    /// Where each one's JSON ends in `values`, and its timestamp.
+    records: Vec<(usize, Timestamp)>,
 }
 
 /// Where unkeyed (or all) records go.
