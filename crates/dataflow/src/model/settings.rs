@@ -68,6 +68,17 @@ pub(crate) fn deserialize_optional_duration<'de, D: Deserializer<'de>>(
     deserialize_duration(deserializer).map(Some)
 }
 
+/// Like [`serialize_duration`], for an optional field (skipped when `None`).
+pub(crate) fn serialize_optional_duration<S: Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serialize_duration(duration, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 pub(crate) fn serialize_duration<S: Serializer>(
     duration: &Duration,
     serializer: S,

@@ -25,7 +25,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::service::Partition;
-use super::settings::{deserialize_duration, deserialize_optional_duration, serialize_duration};
+use super::settings::{
+    deserialize_duration, deserialize_optional_duration, serialize_duration, serialize_optional_duration,
+};
 use super::step::{Code, FunctionDef, Step, codes};
 
 /// A service's `window` block.
@@ -102,7 +104,12 @@ pub struct Watermark {
     pub grace_period: Duration,
     /// A source partition without new records for this long stops holding the watermark
     /// back. Default: never.
-    #[serde(default, deserialize_with = "deserialize_optional_duration", skip_serializing)]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_optional_duration",
+        serialize_with = "serialize_optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub idleness: Option<Duration>,
 }
 
@@ -142,5 +149,21 @@ impl Flush {
     /// Every logic field that is set; a valid flush has exactly one.
     pub fn codes(&self) -> Vec<Code<'_>> {
         codes(&self.cel, &self.run, &self.uses, &self.component)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watermark_survives_a_json_round_trip() {
+        let watermark =
+            Watermark { grace_period: Duration::from_secs(2), idleness: Some(Duration::from_millis(1500)) };
+        let json = serde_json::to_value(&watermark).unwrap_or_default();
+        assert_eq!(json, serde_json::json!({"grace-period": "2s", "idleness": "1s 500ms"}));
+        assert_eq!(serde_json::from_value::<Watermark>(json).ok(), Some(watermark));
+        let none = serde_json::to_value(Watermark::default()).unwrap_or_default();
+        assert_eq!(none, serde_json::json!({"grace-period": "0s"}));
     }
 }
