@@ -133,6 +133,8 @@ impl Committer {
             let snapshots = self.gather()?;
             let committed = self.commit(snapshots)?;
             if last {
+                // A clean stop leaves no journal to replay: the next start is quick.
+                self.store.flush_journal()?;
                 return Ok(());
             }
             idle = self.until_idle && committed.read == 0 && committed.caught_up;

@@ -292,6 +292,14 @@ impl Worker {
                 }
                 Err(e) => return Err(e.into()),
             };
+            if batches.is_empty() {
+                tracing::debug!(
+                    partition = partition.id(),
+                    next,
+                    end = partition.committed_end(),
+                    "read nothing"
+                );
+            }
             let mut position = next;
             self.current_source = index;
             if !batches.is_empty() {

@@ -213,8 +213,11 @@ impl Segment {
 
     /// Reads committed batches holding offsets `>= from`, about `max_bytes` of them (at
     /// least one batch if any exists).
+    ///
+    /// The sparse index may point some batches before the one holding `from`: windows are
+    /// read one after the other until a batch reaching past `from` turns up.
     pub(crate) fn read(&self, from: Offset, max_bytes: usize) -> Result<Vec<Batch>> {
-        let (len, start) = {
+        let (len, mut start) = {
             let state = self.state();
             if from >= state.next_offset {
                 return Ok(Vec::new());
@@ -222,6 +225,25 @@ impl Segment {
             let relative = u32::try_from(from.saturating_sub(self.base_offset)).unwrap_or(u32::MAX);
             (state.len, u64::from(index::lookup(&state.index, relative)))
         };
+        while start < len {
+            let (batches, consumed) = self.read_window(from, start, len, max_bytes)?;
+            if !batches.is_empty() || consumed == 0 {
+                return Ok(batches);
+            }
+            start += consumed as u64;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Reads the whole batches in about `max_bytes` from byte `start` (at least the first
+    /// one), keeping those that reach past `from`; returns them and the bytes they took.
+    fn read_window(
+        &self,
+        from: Offset,
+        start: u64,
+        len: u64,
+        max_bytes: usize,
+    ) -> Result<(Vec<Batch>, usize)> {
         let mut read_len = (len - start).min(max_bytes.max(MIN_READ) as u64) as usize;
         let mut buf = vec![0u8; read_len];
         self.file.read_exact_at(&mut buf, start).map_err(Error::io(&self.path))?;
@@ -255,7 +277,7 @@ impl Segment {
                 }
             }
         }
-        Ok(batches)
+        Ok((batches, pos))
     }
 }
 

@@ -445,3 +445,24 @@ fn flushed_records_survive_reopen_until_truncated() {
     assert_eq!(p.committed_end(), 20);
     assert_eq!(values(&p, 0).len(), 20);
 }
+
+#[test]
+fn a_read_finds_a_large_batch_that_follows_small_unindexed_ones() {
+    // The sparse index points at the first of three small batches; the large batch after them
+    // (not indexed: less than `index_interval_bytes` past the last entry) is bigger than any
+    // read window. Reading from its first offset must return it, not nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), options()).unwrap();
+    let partition =
+        log.create_topic(&name("mixed"), TopicConfig::with_partitions(1)).unwrap().partition(0).unwrap();
+    append_numbered(&partition, 0..1000, 1000);
+    append_numbered(&partition, 1000..1003, 1);
+    append_numbered(&partition, 1003..21_003, 20_000);
+    partition.commit().unwrap();
+    for from in [1001, 1002, 1003, 1004, 21_002] {
+        let batches = partition.read(from, 1000).unwrap();
+        assert!(!batches.is_empty(), "nothing read from {from}");
+        assert!(batches[0].base_offset() <= from && from < batches[0].next_offset(), "from {from}");
+    }
+    assert_eq!(values(&partition, 0).len(), 21_003);
+}

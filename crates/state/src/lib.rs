@@ -85,5 +85,5 @@ mod view;
 
 pub use batch::CommitBatch;
 pub use error::{Error, Result};
-pub use store::{Entries, StateStore};
+pub use store::{Entries, MAX_JOURNAL_BYTES, MAX_MEMTABLE_BYTES, StateStore};
 pub use view::View;

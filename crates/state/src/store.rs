@@ -62,11 +62,19 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
+/// The most journal fjall keeps before it flushes memtables to tables: what a restart may
+/// have to replay (fjall's minimum).
+pub const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+/// The largest memtable of the state keyspace before it is flushed to a table.
+pub const MAX_MEMTABLE_BYTES: u64 = 16 << 20;
+
 impl StateStore {
     /// Opens the store in `dir`, creating the directory and an empty store if needed. The
     /// engine uses `<data-dir>/state`. Opening replays fjall's journal, so everything
     /// committed before a crash is there; the time this takes grows with the writes not yet
-    /// flushed to fjall's tables (up to a 64 MiB memtable per keyspace).
+    /// flushed to fjall's tables, which is kept small ([`MAX_JOURNAL_BYTES`],
+    /// [`MAX_MEMTABLE_BYTES`]) so that a restart stays fast whatever the state's size.
     ///
     /// # Errors
     /// [`Error::InUse`] if another store holds the directory (fjall locks it; in this process
@@ -75,9 +83,12 @@ impl StateStore {
     /// errors or damaged files.
     pub fn open(dir: &Path) -> Result<StateStore> {
         let fjall_error = |e| Error::fjall(dir, e);
-        let db = Database::builder(dir).open().map_err(fjall_error)?;
-        let state =
-            db.keyspace(encoding::STATE_KEYSPACE, KeyspaceCreateOptions::default).map_err(fjall_error)?;
+        let db = Database::builder(dir).max_journaling_size(MAX_JOURNAL_BYTES).open().map_err(fjall_error)?;
+        let state = db
+            .keyspace(encoding::STATE_KEYSPACE, || {
+                KeyspaceCreateOptions::default().max_memtable_size(MAX_MEMTABLE_BYTES)
+            })
+            .map_err(fjall_error)?;
         let meta =
             db.keyspace(encoding::META_KEYSPACE, KeyspaceCreateOptions::default).map_err(fjall_error)?;
         let store = StateStore {
@@ -98,6 +109,21 @@ impl StateStore {
         let registry = store.load_registry()?;
         *store.registry.write().unwrap_or_else(PoisonError::into_inner) = registry;
         Ok(store)
+    }
+
+    /// Writes what the journal holds into fjall's tables and lets the journal go, so that the
+    /// next open has nothing to replay. The engine calls it when a dataflow stops cleanly;
+    /// after a crash, the replay is bounded by [`MAX_JOURNAL_BYTES`].
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if fjall cannot write its tables.
+    pub fn flush_journal(&self) -> Result<()> {
+        let fjall_error = |e| Error::fjall(&self.dir, e);
+        // `rotate_memtable_and_wait` is fjall's (hidden) way to flush a keyspace now; the
+        // version is pinned by the lock file.
+        self.state.rotate_memtable_and_wait().map_err(fjall_error)?;
+        self.meta.rotate_memtable_and_wait().map_err(fjall_error)?;
+        Ok(())
     }
 
     /// The directory of the store.
