@@ -9,6 +9,8 @@ use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
 
+use crate::flow::Flow;
+use crate::operators::call;
 use crate::{Error, Result};
 
 /// A topic the dataflow reads or writes.
@@ -61,6 +63,22 @@ pub(crate) struct Update {
     pub(crate) state: String,
     pub(crate) state_type: TypeDef,
     pub(crate) initial: Value,
+}
+
+impl Update {
+    /// The key's new state after `flow`, checked against the state's type.
+    pub(crate) fn apply(
+        &self,
+        flow: &Flow,
+        key: &Value,
+        state: &Value,
+    ) -> std::result::Result<Value, String> {
+        let new = call(&self.logic, flow, key, Some(state))?;
+        self.state_type
+            .check(&new)
+            .map(|()| new)
+            .map_err(|reason| format!("new state does not match state '{}': {reason}", self.state))
+    }
 }
 
 /// A topic a service writes.

@@ -459,12 +459,7 @@ impl Worker {
                 return Err(Error::Internal("state slot vanished".into()));
             };
             let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
-            let result =
-                call(&update.logic, &flow, &key_value, Some(&slot.value)).and_then(|new| {
-                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
-                        format!("new state does not match state '{}': {reason}", update.state)
-                    })
-                });
+            let result = update.apply(&flow, &key_value, &slot.value);
             match result {
                 Ok(new) => {
                     slot.value = new;
@@ -557,12 +552,7 @@ impl Worker {
             }
             let states = windows.open.entry((end, start)).or_default();
             let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
-            let result =
-                call(&update.logic, &flow, &key_value, Some(state)).and_then(|new| {
-                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
-                        format!("new state does not match state '{}': {reason}", update.state)
-                    })
-                });
+            let result = update.apply(&flow, &key_value, state);
             match result {
                 Ok(new) => {
                     *state = new;
@@ -631,12 +621,7 @@ impl Worker {
         }
         let mut state = merged.unwrap_or_else(|| update.initial.clone());
         if failure.is_none() {
-            let result =
-                call(&update.logic, &flow, &key_value, Some(&state)).and_then(|new| {
-                    update.state_type.check(&new).map(|()| new).map_err(|reason| {
-                        format!("new state does not match state '{}': {reason}", update.state)
-                    })
-                });
+            let result = update.apply(&flow, &key_value, &state);
             match result {
                 Ok(new) => state = new,
                 Err(reason) => failure = Some((update.origin.as_str(), reason)),
