@@ -15,29 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Eddy, lines};
+use common::{Eddy, VISITS_DATAFLOW, lines};
 use serde_json::json;
-
-/// The dataflow the serving process runs: visits per user, in keyed state.
-const VISITS: &str = r#"
-apiVersion: 0.5.0
-meta: {name: visits}
-config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
-types:
-  visit: {type: object, properties: {user: {type: string}}}
-topics:
-  visits: {name: visits, partitions: 2, schema: {value: {type: visit}}}
-services:
-  counter:
-    sources: [{type: topic, id: visits}]
-    states:
-      counts:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: arrow-row, properties: {count: {type: u64}}}}
-    partition:
-      assign-key: {cel: value.user}
-      update-state: {cel: "{'count': state.count + 1}"}
-"#;
 
 /// The serving process; killed when dropped.
 struct Server {
@@ -47,7 +26,7 @@ struct Server {
 impl Server {
     fn start(eddy: &Eddy) -> Server {
         let flow = eddy.scratch("visits.yaml");
-        std::fs::write(&flow, VISITS).unwrap();
+        std::fs::write(&flow, VISITS_DATAFLOW).unwrap();
         let child = eddy.command(&["run", flow.to_str().unwrap()]).stdout(Stdio::null()).spawn().unwrap();
         let socket = eddy.data_dir().join("eddy.sock");
         wait_until("the server to listen", || UnixStream::connect(&socket).is_ok());

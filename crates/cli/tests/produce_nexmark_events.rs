@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Eddy, lines};
+use common::{Eddy, VISITS_DATAFLOW, lines};
 use eddy_nexmark::{Config, Event, EventKind, Generator};
 use serde_json::Value;
 
@@ -138,32 +138,11 @@ fn the_summary_counts_events_and_line_input_options_do_not_mix_with_nexmark() {
     assert_eq!(lines(&eddy.consume_all("t", &[])).len(), 120, "nothing more was written");
 }
 
-/// A dataflow for the serving process to run; it only has to hold the data directory.
-const IDLE_FLOW: &str = r#"
-apiVersion: 0.5.0
-meta: {name: idle}
-config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
-types:
-  visit: {type: object, properties: {user: {type: string}}}
-topics:
-  visits: {name: visits, partitions: 1, schema: {value: {type: visit}}}
-services:
-  counter:
-    sources: [{type: topic, id: visits}]
-    states:
-      counts:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: arrow-row, properties: {count: {type: u64}}}}
-    partition:
-      assign-key: {cel: value.user}
-      update-state: {cel: "{'count': state.count + 1}"}
-"#;
-
 #[test]
 fn events_go_through_a_running_process_that_holds_the_data_directory() {
     let eddy = Eddy::new();
     let flow = eddy.scratch("idle.yaml");
-    std::fs::write(&flow, IDLE_FLOW).unwrap();
+    std::fs::write(&flow, VISITS_DATAFLOW).unwrap();
     let mut server = eddy.command(&["run", flow.to_str().unwrap()]).stdout(Stdio::null()).spawn().unwrap();
     let socket = eddy.data_dir().join("eddy.sock");
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -544,12 +544,14 @@ impl Worker {
             return self.update_session(topology, service, flow, key, gap_ms);
         }
         let mut missed = Vec::new();
+        let mut live = 0;
         let mut failure = None;
         for (start, end) in window.kind.windows_of(flow.timestamp) {
             if end.saturating_add(window.grace_ms) <= watermark {
                 missed.push((end, start));
                 continue;
             }
+            live += 1;
             let states = windows.open.entry((end, start)).or_default();
             let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
             let result = update.apply(&flow, &key_value, state);
@@ -566,7 +568,7 @@ impl Worker {
         }
         if let Some(reason) = failure {
             self.dead_letter(topology, s, &update.origin, &reason, flow);
-        } else if missed.len() == window.kind.windows_of(flow.timestamp).count() {
+        } else if live == 0 {
             self.late_record(topology, s, watermark, &missed, flow);
         }
         Ok(())

@@ -9,6 +9,28 @@ use std::{
 
 use tempfile::TempDir;
 
+/// A small dataflow for tests that need a running `eddy run`: visits per user, in keyed
+/// state.
+pub(crate) const VISITS_DATAFLOW: &str = r#"
+apiVersion: 0.5.0
+meta: {name: visits}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
+types:
+  visit: {type: object, properties: {user: {type: string}}}
+topics:
+  visits: {name: visits, partitions: 2, schema: {value: {type: visit}}}
+services:
+  counter:
+    sources: [{type: topic, id: visits}]
+    states:
+      counts:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: arrow-row, properties: {count: {type: u64}}}}
+    partition:
+      assign-key: {cel: value.user}
+      update-state: {cel: "{'count': state.count + 1}"}
+"#;
+
 /// The `eddy` binary under test.
 pub(crate) fn eddy_bin() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("eddy")
