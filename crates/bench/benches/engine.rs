@@ -136,7 +136,8 @@ fn run_records(source: &str, dir: &Path, workers: usize, interval: Duration, rec
     let (_, plan) = eddy_dataflow::parse(source, "bench.yaml").expect("dataflow");
     let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).expect("log"));
     let store = Arc::new(StateStore::open(&dir.join("state")).expect("state"));
-    let options = Options { workers, until_idle: true, commit_interval: Some(interval) };
+    let options =
+        Options { workers, until_idle: true, commit_interval: Some(interval), ..Options::default() };
     let summary = eddy_engine::start(&plan, log, store, &options).expect("start").wait().expect("run");
     assert_eq!(summary.records_read, records);
 }

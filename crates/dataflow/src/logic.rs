@@ -1,9 +1,9 @@
 //! The seam between an operator and the code it runs.
 //!
 //! The plan says *what* runs as a [`Logic`]; the engine calls it through the [`Function`]
-//! trait, which CEL expressions implement here. WebAssembly components will implement the
-//! same trait in `eddy-wasm`: the plan carries their source ([`Logic::Wasm`]) and the engine
-//! instantiates them, so operators never know which kind of code they call.
+//! trait, which CEL expressions implement here. WebAssembly components run in `eddy-wasm`:
+//! the plan carries their source ([`Logic::Wasm`]) and the engine instantiates them, one
+//! instance per worker thread.
 
 use std::fmt;
 
@@ -36,8 +36,8 @@ impl Function for Expr {
 pub enum Logic {
     /// A compiled CEL expression.
     Cel(Expr),
-    /// WebAssembly, to be instantiated by the engine. Validation refuses it in this build, so
-    /// a [`crate::Plan`] does not contain it yet.
+    /// WebAssembly, instantiated by the engine. Inline code must be built into a component
+    /// (`eddy build`) before the engine runs it; `uses:` is refused by validation.
     Wasm(WasmSource),
 }
 

@@ -68,7 +68,11 @@ pub fn load(path: &FilePath) -> Result<Plan, Diagnostics> {
             expected: None,
         }])
     })?;
-    parse(&source, &file_name).map(|(_, plan)| plan)
+    let (_, mut plan) = parse(&source, &file_name)?;
+    if let Some(dir) = path.parent() {
+        plan.resolve_component_paths(dir);
+    }
+    Ok(plan)
 }
 
 impl Plan {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use eddy_types::TopicName;
 use serde_json::Value;
 
-use crate::logic::Logic;
+use crate::logic::{Logic, WasmSource};
 use crate::model::{Converter, Primitive, TypeDef};
 
 /// Everything the engine needs to run a dataflow.
@@ -308,6 +308,55 @@ impl Plan {
     /// The service called `name`.
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|service| service.name == name)
+    }
+
+    /// Calls `visit` with every WebAssembly logic of the plan and where it is declared
+    /// (`services.hot.transforms[0]`): to resolve component paths, or to replace inline code
+    /// with the component built from it.
+    pub fn for_each_wasm(&mut self, mut visit: impl FnMut(&str, &mut WasmSource)) {
+        let mut logic = |origin: &str, logic: &mut Logic| {
+            if let Logic::Wasm(source) = logic {
+                visit(origin, source);
+            }
+        };
+        let chain = |ops: &mut [OperatorPlan], logic: &mut dyn FnMut(&str, &mut Logic)| {
+            for op in ops {
+                logic(&op.origin, &mut op.logic);
+            }
+        };
+        for service in &mut self.services {
+            for source in &mut service.sources {
+                chain(&mut source.chain, &mut logic);
+            }
+            chain(&mut service.chain, &mut logic);
+            if let Some(partition) = &mut service.partition {
+                logic(&partition.key_origin, &mut partition.key);
+                chain(&mut partition.chain, &mut logic);
+                if let Some(update) = &mut partition.update_state {
+                    logic(&update.origin, &mut update.logic);
+                }
+            }
+            if let Some(window) = &mut service.window {
+                if let Some(timestamp) = &mut window.timestamp {
+                    logic(&window.timestamp_origin, timestamp);
+                }
+                logic(&window.flush.origin, &mut window.flush.logic);
+            }
+            for sink in &mut service.sinks {
+                chain(&mut sink.chain, &mut logic);
+            }
+        }
+    }
+
+    /// Makes relative `component:` paths relative to `dir` (the dataflow file's directory).
+    pub fn resolve_component_paths(&mut self, dir: &std::path::Path) {
+        self.for_each_wasm(|_, source| {
+            if let WasmSource::Component(path) = source
+                && std::path::Path::new(path.as_str()).is_relative()
+            {
+                *path = dir.join(path.as_str()).display().to_string();
+            }
+        });
     }
 }
 

@@ -249,13 +249,9 @@ fn services_need_sources_and_somewhere_to_send_output() {
 }
 
 #[test]
-fn steps_need_exactly_one_logic_and_only_cel_runs_in_this_build() {
-    one(
-        &with(20, "        run: |\n          fn f() {}"),
-        20,
-        "WebAssembly operators are not available in this build yet (use cel:)",
-    );
-    one(&with(20, "        component: filter.wasm"), 20, "WebAssembly operators are not available");
+fn steps_need_exactly_one_logic_that_this_build_runs() {
+    one(&with(20, "        uses: hot"), 20, "`uses:` (functions from imported packages) is not available");
+    one(&with(20, "        component: \"  \""), 20, "the component path is empty");
     one(
         &with(20, "        cel: value.temp > 30.0\n        uses: hot"),
         21,

@@ -2,6 +2,7 @@
 //! every source where the last epoch left it, and start the workers and the committer.
 
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender};
@@ -18,6 +19,7 @@ use crate::committer::{Committer, RunSummary, ToCommitter};
 use crate::recovery::{roll_back_uncommitted, start_position};
 use crate::shared::Shared;
 use crate::topology::Topology;
+use crate::wasm::Components;
 use crate::worker::{Message, OwnedSource, Worker};
 use crate::{Error, Result};
 
@@ -33,6 +35,9 @@ pub struct Options {
     pub until_idle: bool,
     /// Overrides the plan's commit interval.
     pub commit_interval: Option<Duration>,
+    /// Where compiled WebAssembly components are cached between runs; `None`: compile each
+    /// run.
+    pub wasm_cache: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -41,6 +46,7 @@ impl Default for Options {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             until_idle: false,
             commit_interval: None,
+            wasm_cache: None,
         }
     }
 }
@@ -71,6 +77,7 @@ pub struct Handle {
 /// recovery.
 pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Options) -> Result<Running> {
     let workers = options.workers.max(1);
+    let components = Arc::new(Components::load(plan, options.wasm_cache.clone())?);
     let topology = Arc::new(Topology::bind(plan, &log)?);
     roll_back_uncommitted(&log, &store)?;
     record_initial_sink_ends(&topology, &store)?;
@@ -110,6 +117,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
             senders.clone(),
             to_committer.clone(),
             epoch,
+            Arc::clone(&components),
         );
         let thread = std::thread::Builder::new()
             .name(format!("eddy-worker-{id}"))

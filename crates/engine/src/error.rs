@@ -34,6 +34,9 @@ pub enum Error {
     /// The engine is shutting down or has stopped.
     #[error("the dataflow is not running")]
     Stopped,
+    /// A WebAssembly component could not be loaded or does not fit its step.
+    #[error("{0}")]
+    Wasm(String),
     /// A thread could not be started.
     #[error("cannot start thread: {0}")]
     Thread(#[source] std::io::Error),

@@ -30,6 +30,7 @@ mod operators;
 mod recovery;
 mod shared;
 mod topology;
+mod wasm;
 mod windows;
 mod worker;
 

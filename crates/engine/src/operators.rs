@@ -3,22 +3,48 @@
 //! not return a boolean, a `flat-map` that does not return a list) ends that record's trip
 //! through the chain with the operator's place and the reason, for the dead-letter topic.
 
-use eddy_dataflow::expr::{Bindings, EvalError};
-use eddy_dataflow::{Logic, OperatorKind, OperatorPlan};
+use eddy_dataflow::expr::{Bindings, EvalError, Expr};
+use eddy_dataflow::{Logic, OperatorKind, OperatorPlan, WasmSource};
+use eddy_wasm::OperatorKind as WasmKind;
 use serde_json::Value;
 
 use crate::flow::Flow;
+use crate::wasm::{Instances, step_kind};
 
-/// Runs user logic with the record's bindings.
-pub(crate) fn call(logic: &Logic, flow: &Flow, key: &Value, state: Option<&Value>) -> Result<Value, String> {
-    let Some(function) = logic.function() else {
-        return Err("WebAssembly operators are not supported by this build".to_owned());
-    };
-    let mut bindings = Bindings::new(&flow.value).with_key(key).with_timestamp(flow.timestamp);
-    if let Some(state) = state {
-        bindings = bindings.with_state(state);
+/// Runs user logic on a record: a CEL expression with the record's bindings, or a
+/// WebAssembly component as `role`. `state` is the key's state and its name (`update-state`).
+pub(crate) fn call(
+    logic: &Logic,
+    role: WasmKind,
+    wasm: &mut Instances,
+    flow: &Flow,
+    key: &Value,
+    state: Option<(&str, &Value)>,
+) -> Result<Value, String> {
+    match logic {
+        Logic::Cel(expr) => {
+            let mut bindings = Bindings::new(&flow.value).with_key(key).with_timestamp(flow.timestamp);
+            if let Some((_, state)) = state {
+                bindings = bindings.with_state(state);
+            }
+            expr.eval(&bindings).map_err(|e: EvalError| e.to_string())
+        }
+        Logic::Wasm(WasmSource::Component(path)) => wasm.call(path, role, flow, state),
+        other => Err(not_runnable(other)),
     }
-    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
+fn not_runnable(logic: &Logic) -> String {
+    match logic {
+        Logic::Wasm(WasmSource::Inline(_)) => {
+            "inline code is not built; run `eddy build` on the dataflow file".to_owned()
+        }
+        _ => "this logic cannot run in this build".to_owned(),
+    }
+}
+
+fn cel(logic: &Logic) -> Result<&Expr, String> {
+    logic.as_cel().ok_or_else(|| not_runnable(logic))
 }
 
 /// Runs a window's `flush` logic: `key` and `state` for a per-key flush, `entries` for a
@@ -30,9 +56,7 @@ pub(crate) fn call_flush(
     window: &Value,
     entries: Option<&Value>,
 ) -> Result<Value, String> {
-    let Some(function) = logic.function() else {
-        return Err("WebAssembly operators are not supported by this build".to_owned());
-    };
+    let function = cel(logic)?;
     let mut bindings = Bindings::new(&Value::Null).with_key(key).with_window(window);
     if let Some(state) = state {
         bindings = bindings.with_state(state);
@@ -40,21 +64,19 @@ pub(crate) fn call_flush(
     if let Some(entries) = entries {
         bindings = bindings.with_entries(entries);
     }
-    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+    function.eval(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
 /// Runs a session window's `merge`: `state` is the earlier session's, `other` the later's.
 pub(crate) fn call_merge(logic: &Logic, state: &Value, other: &Value) -> Result<Value, String> {
-    let Some(function) = logic.function() else {
-        return Err("WebAssembly operators are not supported by this build".to_owned());
-    };
     let bindings = Bindings::new(&Value::Null).with_state(state).with_other(other);
-    function.call(&bindings).map_err(|e: EvalError| e.to_string())
+    cel(logic)?.eval(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
 /// Runs `ops` on `flow`: every record that comes out of the last step goes to `emit`, every
 /// failure to `fail` with the failing step. `key` is the key as bound in expressions.
 pub(crate) fn run_chain<'a>(
+    wasm: &mut Instances,
     ops: &'a [OperatorPlan],
     mut flow: Flow,
     key: &Value,
@@ -62,7 +84,7 @@ pub(crate) fn run_chain<'a>(
     fail: &mut dyn FnMut(&'a OperatorPlan, Flow, String),
 ) {
     for (index, op) in ops.iter().enumerate() {
-        let result = match call(&op.logic, &flow, key, None) {
+        let result = match call(&op.logic, step_kind(op.kind), wasm, &flow, key, None) {
             Ok(result) => result,
             Err(reason) => return fail(op, flow, reason),
         };
@@ -87,7 +109,7 @@ pub(crate) fn run_chain<'a>(
                             timestamp: flow.timestamp,
                             origin: flow.origin,
                         };
-                        run_chain(rest, next, key, emit, fail);
+                        run_chain(wasm, rest, next, key, emit, fail);
                     }
                     return;
                 }
@@ -113,7 +135,8 @@ mod tests {
         let flow =
             Flow { key: None, value, timestamp: 7, origin: Origin { topic: 0, partition: 0, offset: 0 } };
         let (mut out, mut failed) = (Vec::new(), Vec::new());
-        run_chain(ops, flow, &Value::Null, &mut |f| out.push(f.value), &mut |op, _, reason| {
+        let mut wasm = Instances::new(std::sync::Arc::default());
+        run_chain(&mut wasm, ops, flow, &Value::Null, &mut |f| out.push(f.value), &mut |op, _, reason| {
             failed.push(format!("{}: {reason}", op.origin))
         });
         (out, failed)

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::flow::Flow;
 use crate::operators::call;
+use crate::wasm::Instances;
 use crate::{Error, Result};
+use eddy_wasm::OperatorKind as WasmKind;
 
 /// A topic the dataflow reads or writes.
 #[derive(Debug)]
@@ -66,14 +68,20 @@ pub(crate) struct Update {
 }
 
 impl Update {
-    /// The key's new state after `flow`, checked against the state's type.
+    /// The key's new state after `flow`, checked against the state's type. A WebAssembly
+    /// update that deletes the key's state gives `null`.
     pub(crate) fn apply(
         &self,
+        wasm: &mut Instances,
         flow: &Flow,
         key: &Value,
         state: &Value,
     ) -> std::result::Result<Value, String> {
-        let new = call(&self.logic, flow, key, Some(state))?;
+        let state = if state.is_null() { &self.initial } else { state };
+        let new = call(&self.logic, WasmKind::UpdateState, wasm, flow, key, Some((&self.state, state)))?;
+        if new.is_null() && matches!(self.logic, Logic::Wasm(_)) {
+            return Ok(new);
+        }
         self.state_type
             .check(&new)
             .map(|()| new)

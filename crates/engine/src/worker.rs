@@ -30,10 +30,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::model::FlushPer;
-use eddy_dataflow::{OperatorPlan, WindowKind};
+use eddy_dataflow::{Logic, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::Partition;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
+use eddy_wasm::OperatorKind as WasmKind;
 use serde_json::Value;
 
 use crate::committer::ToCommitter;
@@ -41,6 +42,7 @@ use crate::flow::{self, Flow, Origin};
 use crate::operators::{call, call_flush, call_merge, run_chain};
 use crate::shared::Shared;
 use crate::topology::{Service, Topology};
+use crate::wasm::{Components, Instances};
 use crate::windows::{
     Bounds, IDLE, Windows, event_time_key, parse_event_time_key, parse_state_key, state_key,
     take_overlapping_sessions, window_value,
@@ -138,6 +140,8 @@ pub(crate) struct Worker {
     dead_letters: u64,
     closing: Duration,
     round_robin: u32,
+    /// This worker's WebAssembly instances.
+    wasm: Instances,
 }
 
 impl Worker {
@@ -153,6 +157,7 @@ impl Worker {
         peers: Vec<SyncSender<Message>>,
         to_committer: SyncSender<ToCommitter>,
         epoch: u64,
+        components: Arc<Components>,
     ) -> Worker {
         let services = topology.services.len();
         let sinks = empty_sink_buffers(&topology);
@@ -183,6 +188,7 @@ impl Worker {
             dead_letters: 0,
             closing: Duration::ZERO,
             round_robin: id as u32,
+            wasm: Instances::new(components),
         }
     }
 
@@ -357,7 +363,9 @@ impl Worker {
         let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
         let mut out = Vec::new();
         let mut failed = Vec::new();
-        run_chain(ops, flow, &key, &mut |f| out.push(f), &mut |op, f, reason| failed.push((op, f, reason)));
+        run_chain(&mut self.wasm, ops, flow, &key, &mut |f| out.push(f), &mut |op, f, reason| {
+            failed.push((op, f, reason))
+        });
         for (op, f, reason) in failed {
             self.dead_letter(topology, s, &op.origin, &reason, f);
         }
@@ -387,13 +395,14 @@ impl Worker {
         let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
         if let Some(window) = &s.window {
             if let Some(logic) = &window.timestamp {
-                let event_time = call(logic, &flow, &key, None).and_then(|time| {
-                    time.as_i64().ok_or_else(|| {
+                let event_time = call(logic, WasmKind::AssignTimestamp, &mut self.wasm, &flow, &key, None)
+                    .and_then(|time| {
+                        time.as_i64().ok_or_else(|| {
                         format!(
                             "assign-timestamp returned {time}, expected an integer (ms since the Unix epoch)"
                         )
                     })
-                });
+                    });
                 match event_time {
                     Ok(time) => flow.timestamp = time,
                     Err(reason) => {
@@ -407,7 +416,8 @@ impl Worker {
                 source.max_event_time = source.max_event_time.max(flow.timestamp);
             }
         }
-        let new_key = call(&keyed.key, &flow, &key, None).and_then(|k| flow::key_bytes(&k));
+        let new_key = call(&keyed.key, WasmKind::AssignKey, &mut self.wasm, &flow, &key, None)
+            .and_then(|k| flow::key_bytes(&k));
         let new_key = match new_key {
             Ok(new_key) => new_key,
             Err(reason) => {
@@ -459,7 +469,7 @@ impl Worker {
                 return Err(Error::Internal("state slot vanished".into()));
             };
             let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
-            let result = update.apply(&flow, &key_value, &slot.value);
+            let result = update.apply(&mut self.wasm, &flow, &key_value, &slot.value);
             match result {
                 Ok(new) => {
                     slot.value = new;
@@ -554,8 +564,13 @@ impl Worker {
             live += 1;
             let states = windows.open.entry((end, start)).or_default();
             let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
-            let result = update.apply(&flow, &key_value, state);
+            let result = update.apply(&mut self.wasm, &flow, &key_value, state);
             match result {
+                // A component that deletes a key's window state starts it over.
+                Ok(Value::Null) => {
+                    *state = update.initial.clone();
+                    windows.dirty.insert(((end, start), key.clone()));
+                }
                 Ok(new) => {
                     *state = new;
                     windows.dirty.insert(((end, start), key.clone()));
@@ -623,8 +638,9 @@ impl Worker {
         }
         let mut state = merged.unwrap_or_else(|| update.initial.clone());
         if failure.is_none() {
-            let result = update.apply(&flow, &key_value, &state);
+            let result = update.apply(&mut self.wasm, &flow, &key_value, &state);
             match result {
+                Ok(Value::Null) => state = update.initial.clone(),
                 Ok(new) => state = new,
                 Err(reason) => failure = Some((update.origin.as_str(), reason)),
             }
@@ -724,25 +740,48 @@ impl Worker {
                 Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
             let timestamp = bounds.0.saturating_sub(1);
             let mut emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)> = Vec::new();
-            match window.flush.per {
-                FlushPer::Key => {
-                    for (key, state) in states {
-                        let key_value = flow::key_value(Some(&key));
-                        let result =
-                            call_flush(&window.flush.logic, &key_value, Some(&state), &window_json, None);
-                        emitted.push((Some(key), result));
+            if let Logic::Wasm(WasmSource::Component(path)) = &window.flush.logic {
+                let state_name =
+                    s.keyed.as_ref().and_then(|k| k.update.as_ref()).map_or("", |u| u.state.as_str());
+                let entry = |key: &Bytes, state: &Value| eddy_wasm::Entry {
+                    key: key.to_vec(),
+                    value: serde_json::to_vec(state).unwrap_or_default(),
+                };
+                let (end, start) = bounds;
+                match window.flush.per {
+                    FlushPer::Key => {
+                        for (key, state) in states {
+                            let result =
+                                self.wasm.flush(path, (start, end), state_name, vec![entry(&key, &state)]);
+                            emitted.push((Some(key), result));
+                        }
+                    }
+                    FlushPer::Window => {
+                        let entries = states.iter().map(|(key, state)| entry(key, state)).collect();
+                        emitted.push((None, self.wasm.flush(path, (start, end), state_name, entries)));
                     }
                 }
-                FlushPer::Window => {
-                    let entries: Vec<Value> = states
+            } else {
+                match window.flush.per {
+                    FlushPer::Key => {
+                        for (key, state) in states {
+                            let key_value = flow::key_value(Some(&key));
+                            let result =
+                                call_flush(&window.flush.logic, &key_value, Some(&state), &window_json, None);
+                            emitted.push((Some(key), result));
+                        }
+                    }
+                    FlushPer::Window => {
+                        let entries: Vec<Value> = states
                         .into_iter()
                         .map(|(key, state)| serde_json::json!({"key": flow::key_value(Some(&key)), "state": state}))
                         .collect();
-                    let entries = Value::Array(entries);
-                    emitted.push((
-                        None,
-                        call_flush(&window.flush.logic, &Value::Null, None, &window_json, Some(&entries)),
-                    ));
+                        let entries = Value::Array(entries);
+                        emitted.push((
+                            None,
+                            call_flush(&window.flush.logic, &Value::Null, None, &window_json, Some(&entries)),
+                        ));
+                    }
                 }
             }
             for (key, result) in emitted {
@@ -884,18 +923,22 @@ impl Worker {
 
     fn snapshot(&mut self, epoch: u64) -> Result<Snapshot> {
         let mut states = Vec::new();
+        let mut deletes = Vec::new();
         for (service, dirty) in self.dirty.iter_mut().enumerate() {
             let cache = &mut self.cache[service];
             for key in dirty.drain(..) {
                 if let Some(slot) = cache.get_mut(&key) {
                     slot.dirty = false;
+                    if slot.value.is_null() {
+                        deletes.push((service as u32, key));
+                        continue;
+                    }
                     let value = serde_json::to_vec(&slot.value)
                         .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
                     states.push((service as u32, key, value));
                 }
             }
         }
-        let mut deletes = Vec::new();
         for (service, windows) in self.windows.iter_mut().enumerate() {
             let Some(windows) = windows else { continue };
             for (bounds, key) in windows.dirty.drain() {

@@ -36,7 +36,12 @@ fn run(source: &str, dir: &Path, workers: usize) {
     let (_, plan) = eddy_dataflow::parse(source, "dataflow.yaml").unwrap_or_else(|d| panic!("{d:?}"));
     let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).unwrap());
     let store = Arc::new(StateStore::open(&dir.join("state")).unwrap());
-    let options = Options { workers, until_idle: true, commit_interval: Some(Duration::from_millis(20)) };
+    let options = Options {
+        workers,
+        until_idle: true,
+        commit_interval: Some(Duration::from_millis(20)),
+        ..Options::default()
+    };
     eddy_engine::start(&plan, log, store, &options).unwrap().wait().unwrap();
 }
 

@@ -58,6 +58,7 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
         options.workers = workers;
     }
     options.commit_interval = args.commit_interval;
+    options.wasm_cache = Some(data_dir.join("wasm-cache"));
     let workers = options.workers;
     let running = eddy_engine::start(&plan, Arc::new(log), Arc::new(store), &options)
         .with_context(|| format!("cannot start dataflow '{}'", plan.name))?;

@@ -4,7 +4,7 @@
 use super::Validator;
 use crate::diagnostic::{At, Finding};
 use crate::expr::{ENTRIES, Expr, KEY, OTHER, STATE, TIMESTAMP, VALUE, WINDOW};
-use crate::logic::Logic;
+use crate::logic::{Logic, WasmSource};
 use crate::model::{Code, Operator, Step};
 use crate::plan::{OperatorKind, OperatorPlan};
 use crate::suggest::closest;
@@ -98,11 +98,28 @@ impl Validator<'_> {
                 None
             }
             [Code::Cel(source)] => self.cel(source, path.key("cel"), scope),
-            [other] => {
+            [_] if scope == Scope::Merge => {
+                self.report(
+                    Finding::new(path.clone(), "`merge` runs CEL only (no WebAssembly world has a merge)")
+                        .expected("`cel: <expression>` combining `state` and `other`"),
+                );
+                None
+            }
+            [Code::Component(file)] if file.trim().is_empty() => {
+                self.report(
+                    Finding::new(path.key("component"), "the component path is empty")
+                        .expected("the path of a WebAssembly component, e.g. `./filter.wasm`"),
+                );
+                None
+            }
+            [Code::Component(file)] => Some(Logic::Wasm(WasmSource::Component(file.trim().to_owned()))),
+            [Code::Run(code)] => Some(Logic::Wasm(WasmSource::Inline(code.to_string()))),
+            [Code::Uses(_)] => {
                 self.report(
                     Finding::new(
-                        path.key(other.field()),
-                        "WebAssembly operators are not available in this build yet (use cel:)",
+                        path.key("uses"),
+                        "`uses:` (functions from imported packages) is not available in this build; \
+                         use `run:` inline Rust or `component:` a built component",
                     )
                     .at_key(),
                 );
