@@ -1,7 +1,8 @@
 //! Exactly-once, proven: `eddy run` over a million records with keyed state, a re-partition
 //! and event-time windows is killed with SIGKILL at random moments (seeded), restarted each time, and
 //! in the end the state and every output topic are exactly what one pass over the input
-//! gives: no record lost, none twice.
+//! gives: no record lost, none twice. It runs twice: with CEL logic, and with the same logic
+//! as WebAssembly components.
 
 #![allow(clippy::unwrap_used)]
 
@@ -131,11 +132,52 @@ fn check_committed_epoch(eddy: &Eddy, kill: usize) -> u64 {
     totals.len() as u64
 }
 
+/// The same dataflow with WebAssembly components for all its logic: filter, keys, state
+/// updates, event times and window flushes.
+fn webassembly_dataflow() -> String {
+    let sum = eddy_test_guests::component("eo-sum").display().to_string();
+    let window = eddy_test_guests::component("eo-window").display().to_string();
+    let swaps = [
+        ("      assign-key: {cel: value.k}\n      update-state: {cel: state + value.v}", "sum"),
+        (r#"{operator: filter, cel: "value.v > 90"}"#, "filter"),
+        ("assign-timestamp: {cel: int(value.id)}", "assign-timestamp"),
+        ("        assign-key: {cel: value.k}\n        update-state: {cel: state + 1}", "count"),
+        (r#"flush: {cel: "{'k': key, 'start': window.start, 'count': state}"}"#, "flush"),
+    ];
+    let mut dataflow = DATAFLOW.to_owned();
+    for (cel, what) in swaps {
+        assert!(dataflow.contains(cel), "{cel}");
+        let wasm = match what {
+            "sum" => {
+                format!("      assign-key: {{component: {sum}}}\n      update-state: {{component: {sum}}}")
+            }
+            "filter" => format!("{{operator: filter, component: {sum}}}"),
+            "assign-timestamp" => format!("assign-timestamp: {{component: {window}}}"),
+            "count" => format!(
+                "        assign-key: {{component: {window}}}\n        update-state: {{component: {window}}}"
+            ),
+            _ => format!("flush: {{component: {window}}}"),
+        };
+        dataflow = dataflow.replace(cel, &wasm);
+    }
+    assert!(!dataflow.contains("cel:"), "{dataflow}");
+    dataflow
+}
+
 #[test]
 fn state_and_outputs_are_exact_after_repeated_sigkills() {
+    exact_after_repeated_sigkills(DATAFLOW);
+}
+
+#[test]
+fn webassembly_operators_are_exact_after_repeated_sigkills() {
+    exact_after_repeated_sigkills(&webassembly_dataflow());
+}
+
+fn exact_after_repeated_sigkills(dataflow: &str) {
     let eddy = Eddy::new();
     let flow = eddy.scratch("exactly-once.yaml");
-    std::fs::write(&flow, DATAFLOW).unwrap();
+    std::fs::write(&flow, dataflow).unwrap();
     let flow = flow.to_str().unwrap().to_owned();
     let input = eddy.scratch("events.txt");
     let mut text = String::with_capacity(RECORDS as usize * 40);
