@@ -50,7 +50,7 @@ mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use logic::{Function, Logic, WasmSource};
+pub use logic::{AggregatePlan, Function, Logic, WasmSource};
 pub use model::Dataflow;
 pub use parse::{load, parse};
 pub use plan::{

@@ -39,6 +39,21 @@ pub enum Logic {
     /// WebAssembly, instantiated by the engine. Inline code must be built into a component
     /// (`eddy build`) before the engine runs it; `uses:` is refused by validation.
     Wasm(WasmSource),
+    /// A built-in aggregate, run natively by the engine.
+    Aggregate(AggregatePlan),
+}
+
+/// A built-in aggregate with its expressions compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregatePlan {
+    /// Which one.
+    pub kind: crate::model::Aggregate,
+    /// What `sum`, `min`, `max` and `avg` aggregate, over the record.
+    pub of: Option<Expr>,
+    /// What `top-k` ranks by, over `key`, `state` and `window`.
+    pub by: Option<Expr>,
+    /// How many entries `top-k` emits.
+    pub k: usize,
 }
 
 /// Where a WebAssembly operator's code comes from.
@@ -59,7 +74,7 @@ impl Logic {
     pub fn function(&self) -> Option<&dyn Function> {
         match self {
             Logic::Cel(expr) => Some(expr),
-            Logic::Wasm(_) => None,
+            Logic::Wasm(_) | Logic::Aggregate(_) => None,
         }
     }
 
@@ -67,7 +82,7 @@ impl Logic {
     pub fn as_cel(&self) -> Option<&Expr> {
         match self {
             Logic::Cel(expr) => Some(expr),
-            Logic::Wasm(_) => None,
+            Logic::Wasm(_) | Logic::Aggregate(_) => None,
         }
     }
 }

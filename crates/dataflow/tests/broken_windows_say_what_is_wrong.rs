@@ -86,3 +86,85 @@ fn a_window_needs_keyed_state() {
     let no_update = with(17, "");
     has(&problems(&no_update), 13, "has no `partition` with `update-state`");
 }
+
+#[test]
+fn built_in_aggregates_are_planned_where_they_fit() {
+    let aggregated = with(17, "        update-state: {aggregate: sum, of: value.n}").replace(
+        "      flush: {cel: \"{'sensor': key}\"}",
+        "      flush: {per: window, aggregate: top-k, k: 3, by: state}",
+    );
+    let (_, plan) = parse(&aggregated, "windows.yaml").unwrap();
+    let service = &plan.services[0];
+    assert!(matches!(
+        &service.partition.as_ref().unwrap().update_state.as_ref().unwrap().logic,
+        eddy_dataflow::Logic::Aggregate(a) if a.kind == eddy_dataflow::model::Aggregate::Sum && a.of.is_some()
+    ));
+    assert!(matches!(
+        &service.window.as_ref().unwrap().flush.logic,
+        eddy_dataflow::Logic::Aggregate(a) if a.k == 3 && a.by.is_some()
+    ));
+}
+
+#[test]
+fn broken_aggregates_say_what_they_need() {
+    has(
+        &problems(&with(17, "        update-state: {aggregate: count, of: value.n}")),
+        17,
+        "it takes no `of`",
+    );
+    has(&problems(&with(17, "        update-state: {aggregate: sum}")), 17, "`sum` needs `of`");
+    has(&problems(&with(17, "        update-state: {aggregate: sum, of: value.}")), 17, "CEL");
+    has(
+        &problems(&with(17, "        update-state: {aggregate: avg, of: value.n}")),
+        17,
+        "`avg` cannot keep its result in state `n`",
+    );
+    has(&problems(&with(17, "        update-state: {aggregate: median, of: value.n}")), 17, "median");
+    has(
+        &problems(&with(17, "        update-state: {aggregate: top-k}")),
+        17,
+        "use it in `flush: {per: window",
+    );
+    has(
+        &problems(&with(17, "        update-state: {cel: state + 1, of: value.n}")),
+        17,
+        "`of` belongs to `aggregate`",
+    );
+    has(
+        &problems(&with(17, "        update-state: {cel: state + 1, aggregate: count}")),
+        17,
+        "are both given",
+    );
+    has(&problems(&with(16, "        assign-key: {aggregate: count}")), 16, "`aggregate` is only allowed in");
+    has(
+        &problems(&with(18, "      flush: {aggregate: top-k, k: 2, by: state}")),
+        18,
+        "it needs `per: window`",
+    );
+    has(
+        &problems(&with(18, "      flush: {per: window, aggregate: top-k, k: 0, by: state}")),
+        18,
+        "`k` must be at least 1",
+    );
+    has(
+        &problems(&with(18, "      flush: {per: window, aggregate: top-k, by: state}")),
+        18,
+        "`top-k` needs `k`",
+    );
+    has(&problems(&with(18, "      flush: {per: window, aggregate: top-k, k: 2}")), 18, "`top-k` needs `by`");
+    has(
+        &problems(&with(18, "      flush: {per: window, aggregate: top-k, k: 2, by: value}")),
+        18,
+        "unknown variable `value`",
+    );
+    has(
+        &problems(&with(18, "      flush: {per: window, aggregate: count}")),
+        18,
+        "use it in `partition.update-state`",
+    );
+    has(
+        &problems(&with(18, "      flush: {cel: \"{'sensor': key}\", k: 2}")),
+        18,
+        "`k` belongs to `aggregate`",
+    );
+}

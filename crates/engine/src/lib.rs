@@ -22,6 +22,7 @@
 //!
 //! What it is not (yet): session windows, WebAssembly operators, several processes.
 
+mod aggregate;
 mod committer;
 mod engine;
 mod error;

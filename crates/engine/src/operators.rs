@@ -30,6 +30,10 @@ pub(crate) fn call(
             expr.eval(&bindings).map_err(|e: EvalError| e.to_string())
         }
         Logic::Wasm(WasmSource::Component(path)) => wasm.call(path, role, flow, state),
+        Logic::Aggregate(plan) => match state {
+            Some((_, state)) => crate::aggregate::update(plan, flow, key, state),
+            None => Err(format!("`{}` only runs in `update-state`", plan.kind.name())),
+        },
         other => Err(not_runnable(other)),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use eddy_dataflow::model::{Converter, TypeDef};
+use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
 use eddy_dataflow::{Logic, OperatorPlan, Plan, StartOffset, WindowPlan};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
@@ -175,7 +175,13 @@ impl Topology {
                     origin: u.origin.clone(),
                     state: u.state.name.clone(),
                     state_type: u.state.value.type_def(),
-                    initial: u.state.value.initial(),
+                    // `min` and `max` start from a key's first value.
+                    initial: match &u.logic {
+                        Logic::Aggregate(a) if matches!(a.kind, Aggregate::Min | Aggregate::Max) => {
+                            Value::Null
+                        }
+                        _ => u.state.value.initial(),
+                    },
                 }),
             });
             let mut service_sinks = Vec::new();

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::model::FlushPer;
-use eddy_dataflow::{Logic, OperatorPlan, WasmSource, WindowKind};
+use eddy_dataflow::{Logic, OperatorPlan, WasmSource, WindowKind, WindowPlan};
 use eddy_log::Partition;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
@@ -739,51 +739,7 @@ impl Worker {
             let origin =
                 Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
             let timestamp = bounds.0.saturating_sub(1);
-            let mut emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)> = Vec::new();
-            if let Logic::Wasm(WasmSource::Component(path)) = &window.flush.logic {
-                let state_name =
-                    s.keyed.as_ref().and_then(|k| k.update.as_ref()).map_or("", |u| u.state.as_str());
-                let entry = |key: &Bytes, state: &Value| eddy_wasm::Entry {
-                    key: key.to_vec(),
-                    value: serde_json::to_vec(state).unwrap_or_default(),
-                };
-                let (end, start) = bounds;
-                match window.flush.per {
-                    FlushPer::Key => {
-                        for (key, state) in states {
-                            let result =
-                                self.wasm.flush(path, (start, end), state_name, vec![entry(&key, &state)]);
-                            emitted.push((Some(key), result));
-                        }
-                    }
-                    FlushPer::Window => {
-                        let entries = states.iter().map(|(key, state)| entry(key, state)).collect();
-                        emitted.push((None, self.wasm.flush(path, (start, end), state_name, entries)));
-                    }
-                }
-            } else {
-                match window.flush.per {
-                    FlushPer::Key => {
-                        for (key, state) in states {
-                            let key_value = flow::key_value(Some(&key));
-                            let result =
-                                call_flush(&window.flush.logic, &key_value, Some(&state), &window_json, None);
-                            emitted.push((Some(key), result));
-                        }
-                    }
-                    FlushPer::Window => {
-                        let entries: Vec<Value> = states
-                        .into_iter()
-                        .map(|(key, state)| serde_json::json!({"key": flow::key_value(Some(&key)), "state": state}))
-                        .collect();
-                        let entries = Value::Array(entries);
-                        emitted.push((
-                            None,
-                            call_flush(&window.flush.logic, &Value::Null, None, &window_json, Some(&entries)),
-                        ));
-                    }
-                }
-            }
+            let emitted = self.run_flush(s, window, bounds, states, &window_json);
             for (key, result) in emitted {
                 match result {
                     Ok(Value::Null) => {}
@@ -804,6 +760,66 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Runs a closing window's `flush`: what each call returned, with the key it ran for
+    /// (none for a per-window flush).
+    fn run_flush(
+        &mut self,
+        s: &Service,
+        window: &WindowPlan,
+        bounds: Bounds,
+        states: Vec<(Bytes, Value)>,
+        window_json: &Value,
+    ) -> Vec<(Option<Bytes>, std::result::Result<Value, String>)> {
+        let mut emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)> = Vec::new();
+        if let Logic::Wasm(WasmSource::Component(path)) = &window.flush.logic {
+            let state_name =
+                s.keyed.as_ref().and_then(|k| k.update.as_ref()).map_or("", |u| u.state.as_str());
+            let entry = |key: &Bytes, state: &Value| eddy_wasm::Entry {
+                key: key.to_vec(),
+                value: serde_json::to_vec(state).unwrap_or_default(),
+            };
+            let (end, start) = bounds;
+            match window.flush.per {
+                FlushPer::Key => {
+                    for (key, state) in states {
+                        let result =
+                            self.wasm.flush(path, (start, end), state_name, vec![entry(&key, &state)]);
+                        emitted.push((Some(key), result));
+                    }
+                }
+                FlushPer::Window => {
+                    let entries = states.iter().map(|(key, state)| entry(key, state)).collect();
+                    emitted.push((None, self.wasm.flush(path, (start, end), state_name, entries)));
+                }
+            }
+        } else if let Logic::Aggregate(plan) = &window.flush.logic {
+            emitted.push((None, crate::aggregate::top_k(plan, states, window_json)));
+        } else {
+            match window.flush.per {
+                FlushPer::Key => {
+                    for (key, state) in states {
+                        let key_value = flow::key_value(Some(&key));
+                        let result =
+                            call_flush(&window.flush.logic, &key_value, Some(&state), window_json, None);
+                        emitted.push((Some(key), result));
+                    }
+                }
+                FlushPer::Window => {
+                    let entries: Vec<Value> = states
+                    .into_iter()
+                    .map(|(key, state)| serde_json::json!({"key": flow::key_value(Some(&key)), "state": state}))
+                    .collect();
+                    let entries = Value::Array(entries);
+                    emitted.push((
+                        None,
+                        call_flush(&window.flush.logic, &Value::Null, None, window_json, Some(&entries)),
+                    ));
+                }
+            }
+        }
+        emitted
     }
 
     /// Loads the open windows of the keys this worker owns, as the last epoch committed them.

@@ -21,6 +21,7 @@
 //! whether it makes sense (topics exist, expressions compile) is checked by [`crate::parse`], and
 //! what to run is the [`crate::Plan`].
 
+mod aggregate;
 mod service;
 mod settings;
 mod step;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use aggregate::Aggregate;
 pub use service::{
     Endpoint, EndpointKind, Partition, Service, StateDef, StateKind, StateProperties, StateValue,
 };

@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Aggregate;
+
 /// What a step does with each record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,6 +81,12 @@ pub struct Step {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct FunctionDef {
+    /// A built-in aggregate (`update-state` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+    /// What the aggregate sums, compares or averages: a CEL expression over the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
     /// A CEL expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cel: Option<String>,
@@ -104,6 +112,8 @@ pub enum Code<'a> {
     Uses(&'a str),
     /// `component: <path.wasm>`.
     Component(&'a str),
+    /// `aggregate: <built-in>`.
+    Aggregate(Aggregate),
 }
 
 impl Code<'_> {
@@ -114,6 +124,7 @@ impl Code<'_> {
             Code::Run(_) => "run",
             Code::Uses(_) => "uses",
             Code::Component(_) => "component",
+            Code::Aggregate(_) => "aggregate",
         }
     }
 }
@@ -123,8 +134,10 @@ pub(crate) fn codes<'a>(
     run: &'a Option<String>,
     uses: &'a Option<String>,
     component: &'a Option<String>,
+    aggregate: Option<Aggregate>,
 ) -> Vec<Code<'a>> {
     [
+        aggregate.map(Code::Aggregate),
         cel.as_deref().map(Code::Cel),
         run.as_deref().map(Code::Run),
         uses.as_deref().map(Code::Uses),
@@ -143,7 +156,7 @@ impl Step {
 
     /// Every logic field that is set; a valid step has exactly one.
     pub fn codes(&self) -> Vec<Code<'_>> {
-        codes(&self.cel, &self.run, &self.uses, &self.component)
+        codes(&self.cel, &self.run, &self.uses, &self.component, None)
     }
 }
 
@@ -155,6 +168,6 @@ impl FunctionDef {
 
     /// Every logic field that is set; a valid function has exactly one.
     pub fn codes(&self) -> Vec<Code<'_>> {
-        codes(&self.cel, &self.run, &self.uses, &self.component)
+        codes(&self.cel, &self.run, &self.uses, &self.component, self.aggregate)
     }
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Aggregate;
 use super::service::Partition;
 use super::settings::{
     deserialize_duration, deserialize_optional_duration, serialize_duration, serialize_optional_duration,
@@ -124,7 +125,7 @@ pub enum FlushPer {
     Window,
 }
 
-/// `flush: {per?, cel | run | uses | component}`.
+/// `flush: {per?, cel | run | uses | component | aggregate}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Flush {
@@ -143,12 +144,21 @@ pub struct Flush {
     /// A WebAssembly component's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,
+    /// A built-in aggregate over the window's keys (`top-k`, with `per: window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+    /// How many entries `top-k` emits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u32>,
+    /// What `top-k` ranks entries by: a CEL expression over `key`, `state` and `window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 impl Flush {
     /// Every logic field that is set; a valid flush has exactly one.
     pub fn codes(&self) -> Vec<Code<'_>> {
-        codes(&self.cel, &self.run, &self.uses, &self.component)
+        codes(&self.cel, &self.run, &self.uses, &self.component, self.aggregate)
     }
 }
 

@@ -17,6 +17,7 @@
 //! Parts already broken during deserialization are skipped, and references to them are not
 //! reported again: one mistake gives one diagnostic.
 
+mod aggregates;
 mod graph;
 mod services;
 mod settings;

@@ -306,11 +306,18 @@ impl Validator<'_> {
                     FlushPer::Key => Scope::FlushKey,
                     FlushPer::Window => Scope::FlushWindow,
                 };
-                self.logic(&flush.codes(), &at, scope).map(|logic| FlushPlan {
-                    per: flush.per,
-                    logic,
-                    origin: at.to_string(),
-                })
+                let codes = flush.codes();
+                let logic = match (flush.aggregate, codes.as_slice()) {
+                    (Some(kind), [_]) => self.flush_aggregate(flush, kind, &at),
+                    _ => {
+                        self.stray_aggregate_fields(
+                            &[("k", flush.k.is_some()), ("by", flush.by.is_some())],
+                            &at,
+                        );
+                        self.logic(&codes, &at, scope)
+                    }
+                };
+                logic.map(|logic| FlushPlan { per: flush.per, logic, origin: at.to_string() })
             }
         };
         if service.sinks.is_empty() {
@@ -433,7 +440,7 @@ impl Validator<'_> {
             None => Some(None),
             Some(update) => {
                 let at = path.key("update-state");
-                let logic = self.logic(&update.codes(), &at, Scope::State);
+                let codes = update.codes();
                 let declared: Vec<&str> = service.states.keys().map(String::as_str).collect();
                 let state = match declared.as_slice() {
                     [] => {
@@ -463,6 +470,13 @@ impl Validator<'_> {
                             .at_key(),
                         );
                         None
+                    }
+                };
+                let logic = match (update.aggregate, codes.as_slice()) {
+                    (Some(kind), [_]) => self.update_aggregate(update, kind, &at, state.as_ref()),
+                    _ => {
+                        self.stray_aggregate_fields(&[("of", update.of.is_some())], &at);
+                        self.logic(&codes, &at, Scope::State)
                     }
                 };
                 match (logic, state) {

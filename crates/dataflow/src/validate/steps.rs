@@ -98,6 +98,13 @@ impl Validator<'_> {
                 None
             }
             [Code::Cel(source)] => self.cel(source, path.key("cel"), scope),
+            [Code::Aggregate(_)] => {
+                self.report(Finding::new(
+                    path.key("aggregate"),
+                    "`aggregate` is only allowed in `partition.update-state` and a window's `flush`",
+                ));
+                None
+            }
             [_] if scope == Scope::Merge => {
                 self.report(
                     Finding::new(path.clone(), "`merge` runs CEL only (no WebAssembly world has a merge)")
@@ -128,7 +135,7 @@ impl Validator<'_> {
         }
     }
 
-    fn cel(&mut self, source: &str, path: Path, scope: Scope) -> Option<Logic> {
+    pub(super) fn cel(&mut self, source: &str, path: Path, scope: Scope) -> Option<Logic> {
         let expr = match Expr::compile(source) {
             Ok(expr) => expr,
             Err(error) => {
