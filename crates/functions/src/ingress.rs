@@ -100,10 +100,12 @@ fn start_position(ingress: &KafkaIngress, topic: &IngressTopic, partition: &Part
 }
 
 impl IngressPartition {
-    /// Reads about `max_bytes` of records and hands each routed message to `deliver`.
+    /// Reads about `max_bytes` of records, `max_records` at most, and hands each routed
+    /// message to `deliver`.
     pub(crate) fn read(
         &mut self,
         max_bytes: usize,
+        max_records: u64,
         mut deliver: impl FnMut(Address, Message),
     ) -> Result<Read> {
         let mut read = Read { records: 0, skipped: 0 };
@@ -123,6 +125,9 @@ impl IngressPartition {
             for record in batch.records() {
                 if record.offset < self.next {
                     continue;
+                }
+                if read.records >= max_records {
+                    return Ok(read);
                 }
                 read.records += 1;
                 match route_record(&self.topic, record.key, bytes::Bytes::copy_from_slice(record.value)) {

@@ -31,7 +31,9 @@ use eddy_log::Log;
 use eddy_state::StateStore;
 use eddy_statefun::invocation::{Delayed, Effects, Message};
 use eddy_statefun::proto::reqreply::FromFunction;
-use eddy_statefun::{Address, Batch, Completion, Enqueued, Invocations, Module, RemoteFunctions, TypedValue};
+use eddy_statefun::{
+    Address, Batch, Completion, Enqueued, FunctionType, Invocations, Module, RemoteFunctions, TypedValue,
+};
 use eddy_types::now_millis;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -232,6 +234,11 @@ struct Runtime {
     /// Addresses whose invocations changed since the last epoch.
     touched: HashSet<Address>,
     registered_changed: bool,
+    /// Function types that answered at least once in this run (or had states registered).
+    known_types: HashSet<FunctionType>,
+    /// Function types whose first request is out: further batches wait here until it
+    /// answers, so that they are built with the states it registers (as Statefun does).
+    probing: HashMap<FunctionType, Vec<Batch>>,
     timers: Timers,
     ingress: Vec<IngressPartition>,
     egresses: Egresses,
@@ -247,6 +254,13 @@ struct Runtime {
 impl Runtime {
     fn new(functions: Arc<dyn Functions>, parts: Parts) -> Self {
         let limits = Arc::clone(&functions);
+        let known_types = parts
+            .restored
+            .invocations
+            .registered
+            .iter()
+            .map(|(function_type, _)| function_type.clone())
+            .collect();
         let (invocations, resend) = Invocations::restore(parts.restored.invocations, move |function_type| {
             limits.max_batch(function_type)
         });
@@ -259,6 +273,8 @@ impl Runtime {
             dirty: HashSet::new(),
             touched: HashSet::new(),
             registered_changed: false,
+            known_types,
+            probing: HashMap::new(),
             timers: Timers::restore(parts.restored.timers),
             ingress: parts.ingress,
             egresses: Egresses::new(&parts.module),
@@ -349,9 +365,16 @@ impl Runtime {
     fn read_ingress(&mut self) -> Result<bool> {
         let mut messages = Vec::new();
         let mut any = false;
+        // At most as many records as calls may still start, so that in-flight stays bounded.
+        let mut budget = self.options.max_in_flight.saturating_sub(self.calls.len()).max(1) as u64;
         for partition in &mut self.ingress {
-            let read = partition
-                .read(self.options.read_bytes, |address, message| messages.push((address, message)))?;
+            if budget == 0 {
+                break;
+            }
+            let read = partition.read(self.options.read_bytes, budget, |address, message| {
+                messages.push((address, message));
+            })?;
+            budget = budget.saturating_sub(read.records);
             self.summary.records_read += read.records;
             self.summary.records_skipped += read.skipped;
             any |= read.records > 0;
@@ -380,6 +403,14 @@ impl Runtime {
 
     /// Builds the request for `batch` with the target's current state and sends it.
     fn dispatch(&mut self, batch: Batch) -> Result<()> {
+        let function_type = &batch.target.function_type;
+        if !self.known_types.contains(function_type) {
+            if let Some(held) = self.probing.get_mut(function_type) {
+                held.push(batch);
+                return Ok(());
+            }
+            self.probing.insert(function_type.clone(), Vec::new());
+        }
         let target = &batch.target;
         let cells = self.cache.entry(target.clone()).or_default();
         for spec in self.invocations.registered_states(&target.function_type) {
@@ -410,6 +441,19 @@ impl Runtime {
             reply.map_err(|error| Error::Call { address: target.clone(), reason: error.to_string() })?;
         let messages = self.invocations.in_flight(&target).map_or(0, |batch| batch.messages.len());
         self.touched.insert(target.clone());
+        if self.known_types.insert(target.function_type.clone())
+            && let Some(held) = self.probing.remove(&target.function_type)
+        {
+            self.handle_completion(target, messages, reply)?;
+            for batch in held {
+                self.dispatch(batch)?;
+            }
+            return Ok(());
+        }
+        self.handle_completion(target, messages, reply)
+    }
+
+    fn handle_completion(&mut self, target: Address, messages: usize, reply: FromFunction) -> Result<()> {
         match self.invocations.complete(&target, reply).map_err(Box::new)? {
             Completion::Resend(batch) => {
                 self.registered_changed = true;
