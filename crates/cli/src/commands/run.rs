@@ -1,7 +1,8 @@
-//! `eddy run <dataflow.yaml>`: runs a dataflow on the data directory until Ctrl-C (the last
-//! epoch is committed before exiting) or, with `--until-idle`, until every source is
-//! drained and committed. While it runs, other `eddy` commands on the same data directory
-//! go through it (see `eddy_server::local`).
+//! `eddy run <dataflow.yaml | module.yaml>`: runs a dataflow, or a Stateful Functions module
+//! (a multi-document YAML file whose documents have `kind: io.statefun…`), on the data
+//! directory until Ctrl-C (the last epoch is committed before exiting) or, with
+//! `--until-idle`, until every source is drained and committed. While it runs, other `eddy`
+//! commands on the same data directory go through it (see `eddy_server::local`).
 
 use std::io::IsTerminal;
 use std::ops::Range;
@@ -20,9 +21,9 @@ use eddy_types::{Offset, PartitionId, Record};
 /// Arguments of `eddy run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The dataflow file.
+    /// The dataflow file, or a Stateful Functions `module.yaml`.
     pub(crate) file: PathBuf,
-    /// Worker threads [default: the number of cores].
+    /// Worker threads of a dataflow [default: the number of cores].
     #[arg(long)]
     pub(crate) workers: Option<usize>,
     /// Exit once every source is drained and everything read is committed.
@@ -35,6 +36,11 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    if eddy_functions::is_module_text(&text) {
+        return run_module(data_dir, args, &text);
+    }
     let plan = match eddy_dataflow::load(&args.file) {
         Ok(plan) => plan,
         Err(diagnostics) => {
@@ -148,5 +154,130 @@ impl Backend for EngineBackend {
     ) -> Result<Vec<(Vec<u8>, serde_json::Value)>, BackendError> {
         self.known_state(service, state)?;
         self.0.state_list(service, state).map_err(backend_error)
+    }
+}
+
+/// Runs a Stateful Functions module.
+fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()> {
+    let file = args.file.display().to_string();
+    let module = match eddy_statefun::Module::parse(&file, text) {
+        Ok(module) => module,
+        Err(eddy_statefun::module::Error::Invalid(problems)) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            let count = problems.len();
+            bail!("{file} has {count} problem{}; nothing was run", if count == 1 { "" } else { "s" });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if args.workers.is_some() {
+        tracing::warn!(
+            "--workers applies to dataflows; a module runs its functions concurrently on one loop"
+        );
+    }
+    let log = Log::open(data_dir.join("log"), LogOptions::default())
+        .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    let store = StateStore::open(&data_dir.join("state"))
+        .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
+    if let Some(interval) = args.commit_interval {
+        options.commit_interval = interval;
+    }
+    let running = eddy_functions::start(&module, Arc::new(log), Arc::new(store), options)
+        .with_context(|| format!("cannot start module {file}"))?;
+    let handle = running.handle();
+    let _server = match eddy_server::local::serve(data_dir, Arc::new(FunctionsBackend(handle.clone()))) {
+        Ok(server) => Some(server),
+        Err(error) => {
+            tracing::warn!(%error, "other eddy commands cannot reach this module");
+            None
+        }
+    };
+    ctrlc::set_handler(move || handle.shutdown()).context("cannot install the Ctrl-C handler")?;
+    if std::io::stderr().is_terminal() {
+        let how = if args.until_idle { "until its input is drained" } else { "until Ctrl-C" };
+        eprintln!(
+            "running module {file} ({} endpoints, {} ingresses, {} egresses) on {} {how}",
+            module.endpoints.len(),
+            module.ingresses.len(),
+            module.egresses.len(),
+            data_dir.display()
+        );
+    }
+    let summary = running.wait().with_context(|| format!("module {file} failed"))?;
+    let seconds = summary.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "module {file} stopped after {} epochs in {seconds:.2}s: read {} records, skipped {}; functions \
+         processed {} messages ({:.0}/s) in {} requests; wrote {} egress records; {} delayed messages pending",
+        summary.epochs,
+        summary.records_read,
+        summary.records_skipped,
+        summary.messages,
+        summary.messages as f64 / seconds,
+        summary.requests,
+        summary.egress_records,
+        summary.delayed_pending,
+    );
+    Ok(())
+}
+
+/// Serves other `eddy` commands from the running module.
+struct FunctionsBackend(eddy_functions::Handle);
+
+fn functions_error(error: eddy_functions::Error) -> BackendError {
+    match error {
+        eddy_functions::Error::Log(error) => BackendError::Log(error),
+        other => BackendError::Other(other.to_string()),
+    }
+}
+
+impl FunctionsBackend {
+    fn known_state(&self, service: &str, state: &str) -> Result<(), BackendError> {
+        if self.0.has_state(service, state).map_err(functions_error)? {
+            Ok(())
+        } else {
+            Err(BackendError::UnknownState { service: service.to_owned(), state: state.to_owned() })
+        }
+    }
+}
+
+impl Backend for FunctionsBackend {
+    fn log(&self) -> &Log {
+        self.0.log()
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        partition: PartitionId,
+        records: Vec<Record>,
+    ) -> Result<Range<Offset>, BackendError> {
+        self.0.produce(topic, partition, records).map_err(functions_error)
+    }
+
+    fn state_get(
+        &self,
+        service: &str,
+        state: &str,
+        key: &[u8],
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        let value = self.0.state_get(service, state, key).map_err(functions_error)?;
+        if value.is_none() {
+            self.known_state(service, state)?;
+        }
+        Ok(value)
+    }
+
+    fn state_list(
+        &self,
+        service: &str,
+        state: &str,
+    ) -> Result<Vec<(Vec<u8>, serde_json::Value)>, BackendError> {
+        let entries = self.0.state_list(service, state).map_err(functions_error)?;
+        if entries.is_empty() {
+            self.known_state(service, state)?;
+        }
+        Ok(entries)
     }
 }

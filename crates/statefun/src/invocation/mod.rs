@@ -86,6 +86,9 @@ type MaxBatch = Arc<dyn Fn(&FunctionType) -> usize + Send + Sync>;
 pub struct Invocations {
     max_batch: MaxBatch,
     registered: HashMap<FunctionType, BTreeMap<String, StateSpec>>,
+    /// Counts registrations; `registered_at` holds the count after the last one of a type.
+    generation: u64,
+    registered_at: HashMap<FunctionType, u64>,
     addresses: HashMap<Address, AddressQueue>,
     back_pressured: HashSet<Address>,
 }
@@ -94,6 +97,9 @@ pub struct Invocations {
 #[derive(Default)]
 struct AddressQueue {
     in_flight: Option<Batch>,
+    /// The registration count when the request for `in_flight` was built: a reply asking for
+    /// states registered since answers a request that could not carry them.
+    generation: u64,
     backlog: VecDeque<Message>,
 }
 
@@ -112,6 +118,8 @@ impl Invocations {
         Self {
             max_batch: Arc::new(max_batch),
             registered: HashMap::new(),
+            generation: 0,
+            registered_at: HashMap::new(),
             addresses: HashMap::new(),
             back_pressured: HashSet::new(),
         }
@@ -129,10 +137,12 @@ impl Invocations {
     /// Accepts a message for `target`: returns the batch to send now, or queues the message.
     pub fn enqueue(&mut self, target: Address, message: Message) -> Enqueued {
         let limit = self.limit(&target.function_type);
+        let generation = self.generation;
         let queue = self.addresses.entry(target.clone()).or_default();
         if queue.in_flight.is_none() {
             let batch = Batch { target, messages: vec![message] };
             queue.in_flight = Some(batch.clone());
+            queue.generation = generation;
             return Enqueued::Send(batch);
         }
         queue.backlog.push_back(message);
@@ -188,6 +198,10 @@ impl Invocations {
                 reason: "`incomplete_invocation_context` lists no missing state".to_owned(),
             });
         }
+        // Requests for several addresses of a type may all be built before the first reply
+        // registers its states: those replies ask for states registered meanwhile.
+        let sent_at = self.addresses.get(target).map_or(0, |queue| queue.generation);
+        let stale = self.registered_at.get(&target.function_type).is_some_and(|&at| sent_at < at);
         let registered = self.registered.entry(target.function_type.clone()).or_default();
         let specs: Vec<StateSpec> = missing.iter().map(StateSpec::from_proto).collect();
         for spec in &specs {
@@ -200,14 +214,29 @@ impl Invocations {
                         found: spec.typename.clone(),
                     });
                 }
-                return Err(ProtocolError::HandshakeLoop {
-                    address: target.clone(),
-                    state: spec.name.clone(),
-                });
+                if !stale {
+                    return Err(ProtocolError::HandshakeLoop {
+                        address: target.clone(),
+                        state: spec.name.clone(),
+                    });
+                }
             }
         }
+        let mut added = false;
         for spec in specs {
-            registered.insert(spec.name.clone(), spec);
+            if !registered.contains_key(&spec.name) {
+                registered.insert(spec.name.clone(), spec);
+                added = true;
+            }
+        }
+        if added {
+            self.generation += 1;
+            self.registered_at.insert(target.function_type.clone(), self.generation);
+        }
+        // The batch is sent again, now with every registered state.
+        let generation = self.generation;
+        if let Some(queue) = self.addresses.get_mut(target) {
+            queue.generation = generation;
         }
         Ok(())
     }
@@ -225,6 +254,7 @@ impl Invocations {
         let take = queue.backlog.len().min(limit);
         let batch = Batch { target: target.clone(), messages: queue.backlog.drain(..take).collect() };
         queue.in_flight = Some(batch.clone());
+        queue.generation = self.generation;
         if queue.backlog.len() < limit {
             self.back_pressured.remove(target);
         }
@@ -234,6 +264,13 @@ impl Invocations {
     /// The batch in flight for `target`, to send again after a retryable failure.
     pub fn in_flight(&self, target: &Address) -> Option<&Batch> {
         self.addresses.get(target).and_then(|queue| queue.in_flight.as_ref())
+    }
+
+    /// The messages waiting behind the batch in flight for `target`, oldest first. With
+    /// [`in_flight`](Self::in_flight) it is what a [`snapshot`](Self::snapshot) holds for one
+    /// address, for an engine that commits only the addresses an epoch touched.
+    pub fn backlog(&self, target: &Address) -> impl Iterator<Item = &Message> {
+        self.addresses.get(target).into_iter().flat_map(|queue| queue.backlog.iter())
     }
 
     /// Messages waiting behind the batch in flight for `target`.

@@ -311,3 +311,33 @@ fn a_snapshot_restores_what_was_in_flight_and_what_was_waiting() {
         expected
     });
 }
+
+#[test]
+fn requests_built_before_the_states_were_registered_are_sent_again_not_refused() {
+    let mut invocations = Invocations::with_max_batch(10);
+    let ann = address("ex/greeter/ann");
+    let bob = address("ex/greeter/bob");
+    let Enqueued::Send(_) = invocations.enqueue(ann.clone(), message("a")) else { panic!() };
+    let Enqueued::Send(bob_batch) = invocations.enqueue(bob.clone(), message("b")) else { panic!() };
+    let seen = [("seen", "io.statefun.types/int")];
+    assert!(matches!(invocations.complete(&ann, missing(&seen)), Ok(Completion::Resend(_))));
+    // Bob's request left before the registration: it could not carry `seen`.
+    assert_eq!(invocations.complete(&bob, missing(&seen)), Ok(Completion::Resend(bob_batch)));
+    // Sent again with `seen`, asking for it once more is a loop.
+    assert_eq!(
+        invocations.complete(&bob, missing(&seen)),
+        Err(ProtocolError::HandshakeLoop { address: bob.clone(), state: "seen".into() })
+    );
+}
+
+#[test]
+fn the_backlog_of_an_address_is_readable_in_order() {
+    let mut invocations = Invocations::with_max_batch(10);
+    let ann = address("ex/greeter/ann");
+    for text in ["a", "b", "c"] {
+        let _ = invocations.enqueue(ann.clone(), message(text));
+    }
+    let waiting: Vec<_> = invocations.backlog(&ann).cloned().collect();
+    assert_eq!(waiting, [message("b"), message("c")]);
+    assert_eq!(invocations.backlog(&address("ex/greeter/bob")).count(), 0);
+}

@@ -1,0 +1,214 @@
+//! A Stateful Functions module, exactly once: `eddy run module.yaml` drives the Python SDK's
+//! greeter (`crates/statefun/tests/python/functions.py`) over HTTP and is killed with SIGKILL
+//! at random moments (seeded) while the endpoint keeps running. After every kill the greetings
+//! and the visit counts come from the same committed epochs; in the end every greeting is on
+//! the egress topic exactly once, in order per user, and every count is exact.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::Eddy;
+use eddy_log::{Log, Options, TopicConfig};
+use eddy_types::{Record, TopicName, partition_for_key};
+
+const USERS: usize = 40;
+const VISITS: usize = 250;
+const KILLS: usize = 6;
+const SEED: u64 = 0x0f00_d5ee_d123;
+
+/// The Python functions, killed when dropped.
+struct PythonFunctions {
+    child: Child,
+    port: u16,
+}
+
+impl PythonFunctions {
+    fn start() -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../statefun/tests/python/functions.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with `pip install apache-flink-statefun aiohttp`");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("PORT ").and_then(|port| port.parse().ok());
+        let port = port.unwrap_or_else(|| panic!("expected `PORT <n>` from the functions, got `{line}`"));
+        Self { child, port }
+    }
+}
+
+impl Drop for PythonFunctions {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small deterministic generator for the kill times (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
+    }
+}
+
+fn user(index: usize) -> String {
+    format!("user{index:02}")
+}
+
+/// `io.statefun.types/string` bytes: a protobuf `StringWrapper { value }` (short values only).
+fn string_value(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0x0a, u8::try_from(text.len()).unwrap()];
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// Writes the visits to the ingress topic, every user's in order, users interleaved.
+fn produce_visits(eddy: &Eddy) {
+    let log = Log::open(eddy.data_dir().join("log"), Options::default()).unwrap();
+    let topic =
+        log.create_topic(&TopicName::new("visits").unwrap(), TopicConfig::with_partitions(4)).unwrap();
+    for _ in 0..VISITS {
+        for index in 0..USERS {
+            let key = user(index);
+            let partition = topic.partition(partition_for_key(key.as_bytes(), 4)).unwrap();
+            let value = string_value(&key.to_uppercase());
+            partition.append([Record::new(Some(key.into_bytes()), value, 0).as_ref()]).unwrap();
+        }
+    }
+    for partition in topic.partitions().unwrap() {
+        partition.commit().unwrap();
+    }
+}
+
+/// Greetings per user, in topic order.
+fn greetings(eddy: &Eddy) -> BTreeMap<String, Vec<String>> {
+    let output = String::from_utf8(eddy.ok(&["consume", "greetings", "-B", "-d", "-k"])).unwrap();
+    let mut greetings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in output.lines() {
+        let (key, value) = line.split_once(' ').unwrap();
+        let key = key.strip_prefix('[').and_then(|key| key.strip_suffix(']')).unwrap();
+        greetings.entry(key.to_owned()).or_default().push(value.to_owned());
+    }
+    greetings
+}
+
+/// The committed visit counts per user.
+fn counts(eddy: &Eddy) -> BTreeMap<String, u64> {
+    let output = eddy.run(&["state", "list", "example/greeter", "seen"], b"");
+    if !output.status.success() {
+        return BTreeMap::new(); // nothing committed yet
+    }
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (key, json) = line.split_once(' ').unwrap();
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(value["typename"], "io.statefun.types/int");
+            (key.to_owned(), value["value"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+/// What a killed run left: per user, greetings 1..=n exactly once and in order, with `seen`
+/// = n. Returns how many greetings there are.
+fn check_committed_epoch(eddy: &Eddy, kill: usize) -> usize {
+    let greetings = greetings(eddy);
+    let counts = counts(eddy);
+    for (user, said) in &greetings {
+        let name = user.to_uppercase();
+        let expected: Vec<String> =
+            (1..=said.len()).map(|n| format!("Hello {name}, visit number {n}")).collect();
+        assert_eq!(said, &expected, "greetings of {user} after kill {kill}");
+        assert_eq!(counts.get(user).copied(), Some(said.len() as u64), "state of {user} after kill {kill}");
+    }
+    assert_eq!(counts.len(), greetings.len(), "state and greetings of different epochs after kill {kill}");
+    greetings.values().map(Vec::len).sum()
+}
+
+/// Greetings committed, asked through the running process; `None` while it is not serving.
+fn committed_greetings(eddy: &Eddy) -> Option<u64> {
+    UnixStream::connect(eddy.data_dir().join("eddy.sock")).ok()?;
+    let output = eddy.run(&["topic", "describe", "greetings"], b"");
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(output.stdout).unwrap();
+    let rows = text.lines().skip_while(|line| !line.starts_with("PARTITION")).skip(1);
+    Some(rows.map(|row| row.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap()).sum())
+}
+
+#[test]
+fn greetings_and_counts_are_exact_after_repeated_sigkills() {
+    let python = PythonFunctions::start();
+    let eddy = Eddy::new();
+    let module = eddy.scratch("module.yaml");
+    std::fs::write(
+        &module,
+        format!(
+            "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  \
+             urlPathTemplate: http://127.0.0.1:{}/{{function.name}}\n  maxNumBatchRequests: 20\n---\n\
+             kind: io.statefun.kafka.v1/ingress\nspec:\n  id: example/visits\n  startupPosition:\n    type: earliest\n  \
+             topics:\n    - topic: visits\n      valueType: io.statefun.types/string\n      targets: [example/greeter]\n---\n\
+             kind: io.statefun.kafka.v1/egress\nspec:\n  id: example/greetings\n",
+            python.port
+        ),
+    )
+    .unwrap();
+    let module = module.to_str().unwrap().to_owned();
+    produce_visits(&eddy);
+    let total = USERS * VISITS;
+
+    let mut rng = Rng(SEED);
+    let mut progress = Vec::with_capacity(KILLS);
+    for kill in 0..KILLS {
+        let mut run = eddy
+            .command(&["run", &module, "--commit-interval", "20ms"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill at a random moment after this run committed greetings of its own.
+        let before = progress.last().copied().unwrap_or(0) as u64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while committed_greetings(&eddy).is_none_or(|done| done <= before) {
+            assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");
+            assert!(Instant::now() < deadline, "run {kill} committed nothing in 120 s: {progress:?}");
+            thread::sleep(Duration::from_millis(5));
+        }
+        thread::sleep(Duration::from_millis(rng.below(150)));
+        assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");
+        run.kill().unwrap(); // SIGKILL
+        run.wait().unwrap();
+        progress.push(check_committed_epoch(&eddy, kill));
+    }
+    eprintln!("greetings committed after each kill: {progress:?} of {total}");
+    assert!(progress.is_sorted(), "committed output never shrinks: {progress:?}");
+    let mid_stream = progress.iter().filter(|&&done| done > 0 && done < total).count();
+    assert!(mid_stream >= KILLS / 2, "most kills must land mid-stream: {progress:?}");
+
+    eddy.ok(&["run", &module, "--until-idle", "--commit-interval", "20ms"]);
+    assert_eq!(check_committed_epoch(&eddy, KILLS), total, "every greeting exactly once");
+    let counts = counts(&eddy);
+    assert_eq!(counts.len(), USERS);
+    assert!(counts.values().all(|&seen| seen == VISITS as u64), "{counts:?}");
+    // Every user visited more than twice: each reminder was scheduled and cancelled.
+    let pending = eddy.run(&["state", "list", "~functions", "delayed"], b"");
+    assert!(!pending.status.success() || pending.stdout.is_empty(), "no reminder pending");
+}

@@ -1,0 +1,39 @@
+//! [`Functions`]: what the runtime calls to run a batch of invocations. Remote functions over
+//! HTTP implement it ([`RemoteFunctions`]); embedded functions (WebAssembly components, native
+//! code) can implement it too and run under the same runtime, state handshake and epochs
+//! included, since the runtime speaks only the request-reply messages.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use eddy_statefun::proto::reqreply::{FromFunction, ToFunction};
+use eddy_statefun::{FunctionType, RemoteFunctions};
+
+/// Why a call failed for good, in words.
+pub type InvokeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The reply to one request, once it comes.
+pub type Reply = Pin<Box<dyn Future<Output = Result<FromFunction, InvokeError>> + Send>>;
+
+/// Runs function batches: one `ToFunction` in, one `FromFunction` out.
+///
+/// The runtime keeps at most one request in flight per address and many addresses in flight
+/// at once; an implementation retries what it can retry and reports only final failures.
+pub trait Functions: Send + Sync + 'static {
+    /// Sends `request` and resolves to the reply.
+    fn invoke(&self, request: ToFunction) -> Reply;
+
+    /// The most messages one batch for `function_type` may hold (`maxNumBatchRequests`).
+    fn max_batch(&self, function_type: &FunctionType) -> usize;
+}
+
+impl Functions for RemoteFunctions {
+    fn invoke(&self, request: ToFunction) -> Reply {
+        let remote = self.clone();
+        Box::pin(async move { remote.invoke(&request).await.map_err(InvokeError::from) })
+    }
+
+    fn max_batch(&self, function_type: &FunctionType) -> usize {
+        RemoteFunctions::max_batch(self, function_type)
+    }
+}

@@ -1,0 +1,116 @@
+//! [`Handle`]: stop a running module, produce to its topics through it, read its committed
+//! function state.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use eddy_log::Log;
+use eddy_state::StateStore;
+use eddy_types::{Offset, PartitionId, Record};
+
+use crate::committer::ToCommitter;
+use crate::runtime::Shutdown;
+use crate::{Error, Result};
+
+/// A cheap, cloneable handle to a running module.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    log: Arc<Log>,
+    store: Arc<StateStore>,
+    shutdown: Arc<Shutdown>,
+    committer: mpsc::Sender<ToCommitter>,
+}
+
+impl std::fmt::Debug for ToCommitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToCommitter::Epoch(writes) => f.debug_tuple("Epoch").field(writes).finish(),
+            ToCommitter::Produce { topic, partition, records, .. } => f
+                .debug_struct("Produce")
+                .field("topic", topic)
+                .field("partition", partition)
+                .field("records", &records.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl Handle {
+    pub(crate) fn new(
+        log: Arc<Log>,
+        store: Arc<StateStore>,
+        shutdown: Arc<Shutdown>,
+        committer: mpsc::Sender<ToCommitter>,
+    ) -> Self {
+        Self { log, store, shutdown, committer }
+    }
+
+    /// Asks the module to commit its last epoch and stop. Batches in flight are committed as
+    /// in flight and sent again by the next run.
+    pub fn shutdown(&self) {
+        self.shutdown.request();
+    }
+
+    /// The log the module runs on.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Appends `records` to a partition through the committer (the only writer of the log
+    /// while the module runs) and returns their offsets once durable and visible.
+    ///
+    /// # Errors
+    /// An unknown topic or partition, a failed write, or a module that stopped.
+    pub fn produce(
+        &self,
+        topic: &str,
+        partition: PartitionId,
+        records: Vec<Record>,
+    ) -> Result<Range<Offset>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.committer
+            .send(ToCommitter::Produce { topic: topic.to_owned(), partition, records, reply })
+            .map_err(|_| Error::Stopped)?;
+        answer.recv().map_err(|_| Error::Stopped)?
+    }
+
+    /// Whether the store holds state `state` of function type (or service) `service`.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub fn has_state(&self, service: &str, state: &str) -> Result<bool> {
+        Ok(self.store.states()?.iter().any(|(sv, st)| sv == service && st == state))
+    }
+
+    /// The committed value of `key` (a function id) in state `state` of `service` (a function
+    /// type), as the JSON the store keeps.
+    ///
+    /// # Errors
+    /// A store failure, or a value that is not JSON.
+    pub fn state_get(&self, service: &str, state: &str, key: &[u8]) -> Result<Option<serde_json::Value>> {
+        self.store.get(service, state, key)?.map(|value| json(service, state, key, &value)).transpose()
+    }
+
+    /// Every committed entry of a state, ordered by key.
+    ///
+    /// # Errors
+    /// As [`state_get`](Self::state_get).
+    pub fn state_list(&self, service: &str, state: &str) -> Result<Vec<(Vec<u8>, serde_json::Value)>> {
+        self.store
+            .list(service, state)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let json = json(service, state, &key, &value)?;
+                Ok((key.to_vec(), json))
+            })
+            .collect()
+    }
+}
+
+fn json(service: &str, state: &str, key: &[u8], value: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(value).map_err(|error| Error::Corrupt {
+        what: format!("value of `{}` in state `{state}` of `{service}`", String::from_utf8_lossy(key)),
+        reason: error.to_string(),
+    })
+}

@@ -1,0 +1,159 @@
+//! Kafka ingresses on Eddy topics: each partition of each topic an ingress names is read from
+//! the position the last epoch committed (else the ingress's startup position), and each
+//! record becomes one message per target function type, the record key being the id.
+
+use std::sync::Arc;
+
+use eddy_log::{Log, Partition, TopicConfig};
+use eddy_state::StateStore;
+use eddy_statefun::ingress::route_record;
+use eddy_statefun::invocation::Message;
+use eddy_statefun::module::{IngressTopic, KafkaIngress, StartupPosition};
+use eddy_statefun::{Address, Module};
+use eddy_types::Offset;
+
+use crate::{Error, Result};
+
+/// One partition of one topic of one ingress, and where reading goes on.
+pub(crate) struct IngressPartition {
+    /// The ingress id: the store keeps its positions under it.
+    pub(crate) ingress: String,
+    pub(crate) topic: IngressTopic,
+    pub(crate) partition: Arc<Partition>,
+    /// The next offset to read.
+    pub(crate) next: Offset,
+    /// Whether `next` moved since the last epoch.
+    pub(crate) moved: bool,
+}
+
+/// What one read of a partition gave.
+pub(crate) struct Read {
+    /// Records read.
+    pub(crate) records: u64,
+    /// Records that could not be routed (no key, a key not UTF-8), skipped.
+    pub(crate) skipped: u64,
+}
+
+/// The ingress partitions of `module`, positioned.
+pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec<IngressPartition>> {
+    let mut partitions = Vec::new();
+    for ingress in &module.ingresses {
+        let ingress = match ingress {
+            eddy_statefun::module::Ingress::Kafka(kafka) => kafka,
+            eddy_statefun::module::Ingress::Playground(playground) => {
+                return Err(Error::Unsupported(format!(
+                    "the playground ingress (HTTP on port {}) is not served yet; use a Kafka ingress, \
+                     whose topics are Eddy topics",
+                    playground.port
+                )));
+            }
+        };
+        let id = ingress.id.to_string();
+        for topic in &ingress.topics {
+            let handle = match log.topic(topic.topic.as_str()) {
+                Ok(handle) => handle,
+                Err(eddy_log::Error::UnknownTopic(_)) => {
+                    tracing::info!(topic = %topic.topic, ingress = %id, "creating ingress topic");
+                    log.create_topic(&topic.topic, TopicConfig::default())?
+                }
+                Err(error) => return Err(error.into()),
+            };
+            for partition in handle.partitions()? {
+                let next = match store.source_offset(&id, topic.topic.as_str(), partition.id())? {
+                    Some(next) => next,
+                    None => start_position(ingress, topic, &partition)?,
+                };
+                partitions.push(IngressPartition {
+                    ingress: id.clone(),
+                    topic: topic.clone(),
+                    partition,
+                    next,
+                    moved: false,
+                });
+            }
+        }
+    }
+    Ok(partitions)
+}
+
+fn start_position(ingress: &KafkaIngress, topic: &IngressTopic, partition: &Partition) -> Result<Offset> {
+    let reset =
+        if ingress.auto_offset_reset_earliest { partition.start_offset() } else { partition.committed_end() };
+    Ok(match &ingress.startup_position {
+        StartupPosition::Earliest => partition.start_offset(),
+        StartupPosition::Latest => partition.committed_end(),
+        StartupPosition::GroupOffsets => reset,
+        StartupPosition::SpecificOffsets(offsets) => offsets
+            .iter()
+            .find(|(name, id, _)| name == topic.topic.as_str() && *id == partition.id())
+            .map_or(reset, |(_, _, offset)| {
+                (*offset).clamp(partition.start_offset(), partition.committed_end())
+            }),
+        StartupPosition::Date(date) => {
+            return Err(Error::Unsupported(format!(
+                "ingress `{}`: the startup position `date` ({date}) is not supported yet; use \
+                 `earliest`, `latest`, `group-offsets` or `specific-offsets`",
+                ingress.id
+            )));
+        }
+    })
+}
+
+impl IngressPartition {
+    /// Reads about `max_bytes` of records, `max_records` at most, and hands each routed
+    /// message to `deliver`.
+    pub(crate) fn read(
+        &mut self,
+        max_bytes: usize,
+        max_records: u64,
+        mut deliver: impl FnMut(Address, Message),
+    ) -> Result<Read> {
+        let mut read = Read { records: 0, skipped: 0 };
+        let start = self.partition.start_offset();
+        if self.next < start {
+            tracing::warn!(
+                topic = %self.topic.topic, partition = self.partition.id(), from = self.next, to = start,
+                "records were removed by retention before they were read; skipping them"
+            );
+            self.next = start;
+            self.moved = true;
+        }
+        if self.next >= self.partition.committed_end() {
+            return Ok(read);
+        }
+        for batch in self.partition.read(self.next, max_bytes)? {
+            for record in batch.records() {
+                if record.offset < self.next {
+                    continue;
+                }
+                if read.records >= max_records {
+                    return Ok(read);
+                }
+                read.records += 1;
+                match route_record(&self.topic, record.key, bytes::Bytes::copy_from_slice(record.value)) {
+                    Ok(messages) => {
+                        for (address, message) in messages {
+                            deliver(address, message);
+                        }
+                    }
+                    Err(error) => {
+                        read.skipped += 1;
+                        tracing::warn!(
+                            offset = record.offset,
+                            partition = self.partition.id(),
+                            "{error}; skipped"
+                        );
+                    }
+                }
+                self.next = record.offset + 1;
+                self.moved = true;
+            }
+        }
+        Ok(read)
+    }
+
+    /// Whether every committed record was read.
+    pub(crate) fn caught_up(&self) -> bool {
+        self.next >= self.partition.committed_end()
+    }
+}

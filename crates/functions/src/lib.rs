@@ -1,0 +1,63 @@
+//! Eddy's stateful-functions runtime: runs a Flink Stateful Functions [`Module`]
+//! (`module.yaml`) on the embedded log, with exactly-once state and egress.
+//!
+//! - Kafka ingresses read Eddy topics: the record key is the function id, the value a
+//!   [`TypedValue`](eddy_statefun::TypedValue) of the topic's `valueType`, sent to each target
+//!   function type.
+//! - Functions run behind the [`Functions`] trait: remote functions over HTTP
+//!   ([`RemoteFunctions`](eddy_statefun::RemoteFunctions)) today; embedded ones can implement it.
+//!   At most one batch is in flight per address, many addresses at once
+//!   ([`eddy_statefun::Invocations`]).
+//! - Replies are applied as they come: state changes to the address's state, messages to any
+//!   address (itself and cycles included), delayed messages to durable timers (with
+//!   cancellation tokens), egress messages to Eddy topics (Kafka egress: the producer record's
+//!   topic, key and value; a keyed record goes to the key's partition as Kafka would put it).
+//! - Every commit interval an epoch commits, in one atomic state-store batch: changed state,
+//!   the invocation state of the addresses touched (batch in flight, backlog), registered
+//!   states, delayed-message changes, ingress positions and the ends of the egress partitions
+//!   written. Egress records are flushed before and published after that commit. A restart
+//!   rolls the egress topics back to their committed ends and carries on from the epoch: the
+//!   batches that were in flight are sent again (an endpoint may see a batch twice), their
+//!   effects are applied once.
+//!
+//! See `storage` for the store layout: function state is keyed by function type, state name
+//! and id, so `eddy state get example/greeter seen ann` reads it.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! let module = eddy_statefun::Module::load("module.yaml")?;
+//! let log = Arc::new(eddy_log::Log::open(".eddy/log", eddy_log::Options::default())?);
+//! let store = Arc::new(eddy_state::StateStore::open(".eddy/state".as_ref())?);
+//! let options = eddy_functions::Options { until_idle: true, ..Default::default() };
+//! let summary = eddy_functions::start(&module, log, store, options)?.wait()?;
+//! println!("{} messages in {} epochs", summary.messages, summary.epochs);
+//! # Ok(()) }
+//! ```
+
+mod committer;
+mod egress;
+mod error;
+mod functions;
+mod handle;
+mod ingress;
+mod restore;
+mod runtime;
+pub mod storage;
+mod timers;
+
+pub use error::{Error, Result};
+pub use functions::{Functions, InvokeError, Reply};
+pub use handle::Handle;
+pub use runtime::{Options, RunSummary, Running, start, start_with};
+
+/// Whether `text` looks like a Statefun module file: a YAML document with a `kind` from the
+/// `io.statefun` family (as opposed to a dataflow file).
+pub fn is_module_text(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.strip_prefix("kind:")
+            .is_some_and(|kind| kind.trim().trim_matches(['"', '\'']).starts_with("io.statefun."))
+    })
+}
+
+pub use eddy_statefun::Module;

@@ -1,0 +1,567 @@
+//! The runtime: one async loop owns the invocations, the state of the addresses it served,
+//! the delayed messages and the ingress positions; calls run concurrently as tokio tasks; the
+//! committer thread writes each epoch.
+//!
+//! ```text
+//!  ingress partitions ──read──▶ enqueue(address, message) ──Send──▶ call task ─┐  (one per address)
+//!      ▲ stop while back-pressured           ▲ Queued: backlog                 │
+//!      │                                      │                                ▼
+//!  timers ──due──▶ deliver ◀── messages ── apply effects ◀── complete(address, reply)
+//!                                             │ state → cache (dirty), egress → records,
+//!                                             │ delayed → timers
+//!                                             ▼
+//!  every commit interval: capture (dirty state, touched addresses' invocations, timer
+//!  changes, ingress positions, egress records) ──▶ committer thread (one store batch)
+//! ```
+//!
+//! Everything the loop captures between two events is consistent: the state holds the
+//! effects of every reply applied so far; the invocations hold every message read or sent
+//! whose batch has not been applied yet (in flight or waiting); the ingress positions are
+//! past every record read. A restart thus resends the batches that were in flight (the
+//! endpoint may see one twice; its effects are applied once) and reads on from the positions.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use eddy_log::Log;
+use eddy_state::StateStore;
+use eddy_statefun::invocation::{Delayed, Effects, Message};
+use eddy_statefun::proto::reqreply::FromFunction;
+use eddy_statefun::{
+    Address, Batch, Completion, Enqueued, FunctionType, Invocations, Module, RemoteFunctions, TypedValue,
+};
+use eddy_types::now_millis;
+use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::committer::{Committed, Committer, EpochWrites, StateWrite, ToCommitter};
+use crate::egress::{EgressRecord, Egresses};
+use crate::functions::{Functions, InvokeError};
+use crate::handle::Handle;
+use crate::ingress::{self, IngressPartition};
+use crate::restore::{self, Restored};
+use crate::storage::{
+    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value, encode_value,
+    timer_key,
+};
+use crate::timers::Timers;
+use crate::{Error, Result};
+
+/// How ingress partitions are polled when they have nothing new.
+const IDLE_POLL: Duration = Duration::from_millis(5);
+
+/// How a module runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How often an epoch commits (default 100 ms).
+    pub commit_interval: Duration,
+    /// Stop once the ingresses are drained, nothing is in flight, no delayed message is due
+    /// and everything is committed.
+    pub until_idle: bool,
+    /// Addresses with a call in flight at most before ingress reading pauses (default 1024,
+    /// like Statefun's `statefun.async.max-per-task`).
+    pub max_in_flight: usize,
+    /// About how many bytes one read of an ingress partition takes (default 256 KiB).
+    pub read_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            commit_interval: Duration::from_millis(100),
+            until_idle: false,
+            max_in_flight: 1024,
+            read_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunSummary {
+    /// Epochs committed.
+    pub epochs: u64,
+    /// Ingress records read.
+    pub records_read: u64,
+    /// Ingress records skipped (no key, or a key that is not UTF-8).
+    pub records_skipped: u64,
+    /// Requests sent to functions (handshakes and resends included).
+    pub requests: u64,
+    /// Messages functions processed (replies applied).
+    pub messages: u64,
+    /// Records written to egress topics.
+    pub egress_records: u64,
+    /// Delayed messages pending when the run stopped.
+    pub delayed_pending: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+/// Asks the loop to stop.
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    requested: AtomicBool,
+    notify: Notify,
+}
+
+impl Shutdown {
+    pub(crate) fn request(&self) {
+        self.requested.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    fn requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+}
+
+/// A running module.
+#[derive(Debug)]
+pub struct Running {
+    handle: Handle,
+    runtime: JoinHandle<Result<RunSummary>>,
+    committer: JoinHandle<()>,
+}
+
+impl Running {
+    /// A handle to the running module.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Waits until the module stops: after [`Handle::shutdown`], once idle with
+    /// [`Options::until_idle`], or on a failure.
+    ///
+    /// # Errors
+    /// The failure that stopped it.
+    pub fn wait(self) -> Result<RunSummary> {
+        let result = self.runtime.join().unwrap_or(Err(Error::Stopped));
+        // The committer ends after the last epoch, or once the loop (and its sender) is gone.
+        drop(self.handle);
+        let _ = self.committer.join();
+        result
+    }
+}
+
+/// Starts `module` on `log` and `store`, calling its functions over HTTP.
+///
+/// # Errors
+/// A log or store failure during recovery, damaged runtime entries in the store, or a module
+/// that asks for what is not supported (a playground ingress, a `date` startup position).
+pub fn start(module: &Module, log: Arc<Log>, store: Arc<StateStore>, options: Options) -> Result<Running> {
+    start_with(module, log, store, options, |module| Arc::new(RemoteFunctions::new(&module.endpoints)))
+}
+
+/// Starts `module` with the functions `make_functions` gives (called once, inside the
+/// runtime's tokio context).
+///
+/// # Errors
+/// As [`start`].
+pub fn start_with(
+    module: &Module,
+    log: Arc<Log>,
+    store: Arc<StateStore>,
+    options: Options,
+    make_functions: impl FnOnce(&Module) -> Arc<dyn Functions> + Send + 'static,
+) -> Result<Running> {
+    let removed = eddy_engine::roll_back_uncommitted(&log, &store)?;
+    if removed > 0 {
+        tracing::info!(removed, "removed egress records of an epoch that did not commit");
+    }
+    let ingress = ingress::open(module, &log, &store)?;
+    let restored = restore::load(&store)?;
+    let (to_committer, inbox) = mpsc::channel();
+    let (acks_sender, acks) = tokio::sync::mpsc::unbounded_channel();
+    let committer = Committer::new(Arc::clone(&log), Arc::clone(&store), inbox, acks_sender)?;
+    let committer = std::thread::Builder::new()
+        .name("eddy-functions-committer".to_owned())
+        .spawn(move || committer.run())
+        .map_err(Error::Start)?;
+    let shutdown = Arc::new(Shutdown::default());
+    let handle =
+        Handle::new(Arc::clone(&log), Arc::clone(&store), Arc::clone(&shutdown), to_committer.clone());
+    let module = module.clone();
+    let runtime = std::thread::Builder::new()
+        .name("eddy-functions".to_owned())
+        .spawn(move || {
+            let tokio = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("eddy-functions-io")
+                .enable_all()
+                .build()
+                .map_err(Error::Start)?;
+            tokio.block_on(async move {
+                let functions = make_functions(&module);
+                let parts = Parts { module, store, ingress, restored, to_committer, acks, shutdown, options };
+                Runtime::new(functions, parts).run().await
+            })
+        })
+        .map_err(Error::Start)?;
+    Ok(Running { handle, runtime, committer })
+}
+
+/// What the loop is built from.
+struct Parts {
+    module: Module,
+    store: Arc<StateStore>,
+    ingress: Vec<IngressPartition>,
+    restored: Restored,
+    to_committer: mpsc::Sender<ToCommitter>,
+    acks: UnboundedReceiver<Result<Committed>>,
+    shutdown: Arc<Shutdown>,
+    options: Options,
+}
+
+type CallResult = (Address, Result<FromFunction, InvokeError>);
+
+struct Runtime {
+    functions: Arc<dyn Functions>,
+    invocations: Invocations,
+    /// Batches to send first: those in flight when the last epoch committed.
+    resend: Vec<Batch>,
+    store: Arc<StateStore>,
+    /// The state of every address served: state name → value (`None`: none).
+    cache: HashMap<Address, HashMap<String, Option<TypedValue>>>,
+    /// State cells changed since the last epoch.
+    dirty: HashSet<(Address, String)>,
+    /// Addresses whose invocations changed since the last epoch.
+    touched: HashSet<Address>,
+    registered_changed: bool,
+    /// Function types that answered at least once in this run (or had states registered).
+    known_types: HashSet<FunctionType>,
+    /// Function types whose first request is out: further batches wait here until it
+    /// answers, so that they are built with the states it registers (as Statefun does).
+    probing: HashMap<FunctionType, Vec<Batch>>,
+    timers: Timers,
+    ingress: Vec<IngressPartition>,
+    egresses: Egresses,
+    egress: Vec<EgressRecord>,
+    calls: JoinSet<CallResult>,
+    to_committer: mpsc::Sender<ToCommitter>,
+    acks: UnboundedReceiver<Result<Committed>>,
+    shutdown: Arc<Shutdown>,
+    options: Options,
+    summary: RunSummary,
+}
+
+impl Runtime {
+    fn new(functions: Arc<dyn Functions>, parts: Parts) -> Self {
+        let limits = Arc::clone(&functions);
+        let known_types = parts
+            .restored
+            .invocations
+            .registered
+            .iter()
+            .map(|(function_type, _)| function_type.clone())
+            .collect();
+        let (invocations, resend) = Invocations::restore(parts.restored.invocations, move |function_type| {
+            limits.max_batch(function_type)
+        });
+        Self {
+            functions,
+            invocations,
+            resend,
+            store: parts.store,
+            cache: HashMap::new(),
+            dirty: HashSet::new(),
+            touched: HashSet::new(),
+            registered_changed: false,
+            known_types,
+            probing: HashMap::new(),
+            timers: Timers::restore(parts.restored.timers),
+            ingress: parts.ingress,
+            egresses: Egresses::new(&parts.module),
+            egress: Vec::new(),
+            calls: JoinSet::new(),
+            to_committer: parts.to_committer,
+            acks: parts.acks,
+            shutdown: parts.shutdown,
+            options: parts.options,
+            summary: RunSummary::default(),
+        }
+    }
+
+    async fn run(mut self) -> Result<RunSummary> {
+        let started = Instant::now();
+        for batch in std::mem::take(&mut self.resend) {
+            self.dispatch(batch)?;
+        }
+        let interval = self.options.commit_interval;
+        let mut next_epoch = Instant::now() + interval;
+        let mut committing = false;
+        let mut stopping = false;
+        let mut final_sent = false;
+        loop {
+            stopping |= self.shutdown.requested();
+            let mut more_input = false;
+            if !stopping {
+                self.fire_due_timers()?;
+                if !self.invocations.is_back_pressured() && self.calls.len() < self.options.max_in_flight {
+                    more_input = self.read_ingress()?;
+                }
+                if self.options.until_idle && !more_input && self.is_idle() {
+                    stopping = true;
+                }
+            }
+            let now = Instant::now();
+            if !committing && !final_sent && (stopping || now >= next_epoch) {
+                let writes = self.capture(stopping)?;
+                self.to_committer.send(ToCommitter::Epoch(Box::new(writes))).map_err(|_| Error::Stopped)?;
+                committing = true;
+                final_sent = stopping;
+                next_epoch = now + interval;
+            }
+            let wake = if more_input { now } else { self.next_wake(now, next_epoch) };
+            tokio::select! {
+                biased;
+                ack = self.acks.recv() => {
+                    let committed = ack.ok_or(Error::Stopped)??;
+                    committing = false;
+                    self.summary.epochs += 1;
+                    self.summary.egress_records += committed.egress_records as u64;
+                    if final_sent {
+                        break;
+                    }
+                }
+                Some(joined) = self.calls.join_next(), if !final_sent && !self.calls.is_empty() => {
+                    let (target, reply) =
+                        joined.map_err(|error| Error::Internal(format!("a call task ended: {error}")))?;
+                    self.on_reply(target, reply)?;
+                }
+                () = self.shutdown.notify.notified(), if !stopping => stopping = true,
+                () = tokio::time::sleep_until(wake) => {}
+            }
+        }
+        self.summary.delayed_pending = self.timers.len() as u64;
+        self.summary.elapsed = started.elapsed();
+        Ok(self.summary)
+    }
+
+    /// When to look again at timers, the ingresses and the epoch clock.
+    fn next_wake(&self, now: Instant, next_epoch: Instant) -> Instant {
+        let mut wake = next_epoch.min(now + IDLE_POLL);
+        if let Some(due) = self.timers.next_due() {
+            let wait = u64::try_from(due.saturating_sub(now_millis())).unwrap_or(0);
+            wake = wake.min(now + Duration::from_millis(wait));
+        }
+        wake
+    }
+
+    fn is_idle(&self) -> bool {
+        self.calls.is_empty()
+            && self.invocations.is_idle()
+            && self.ingress.iter().all(IngressPartition::caught_up)
+            && self.timers.next_due().is_none_or(|due| due > now_millis())
+    }
+
+    /// One read of every ingress partition; whether any had records.
+    fn read_ingress(&mut self) -> Result<bool> {
+        let mut messages = Vec::new();
+        let mut any = false;
+        // At most as many records as calls may still start, so that in-flight stays bounded.
+        let mut budget = self.options.max_in_flight.saturating_sub(self.calls.len()).max(1) as u64;
+        for partition in &mut self.ingress {
+            if budget == 0 {
+                break;
+            }
+            let read = partition.read(self.options.read_bytes, budget, |address, message| {
+                messages.push((address, message));
+            })?;
+            budget = budget.saturating_sub(read.records);
+            self.summary.records_read += read.records;
+            self.summary.records_skipped += read.skipped;
+            any |= read.records > 0;
+        }
+        for (address, message) in messages {
+            self.deliver(address, message)?;
+        }
+        Ok(any)
+    }
+
+    fn fire_due_timers(&mut self) -> Result<()> {
+        let now = now_millis();
+        while let Some(timer) = self.timers.pop_due(now) {
+            self.deliver(timer.target, timer.message)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, target: Address, message: Message) -> Result<()> {
+        self.touched.insert(target.clone());
+        match self.invocations.enqueue(target, message) {
+            Enqueued::Send(batch) => self.dispatch(batch),
+            Enqueued::Queued { .. } => Ok(()),
+        }
+    }
+
+    /// Builds the request for `batch` with the target's current state and sends it.
+    fn dispatch(&mut self, batch: Batch) -> Result<()> {
+        let function_type = &batch.target.function_type;
+        if !self.known_types.contains(function_type) {
+            if let Some(held) = self.probing.get_mut(function_type) {
+                held.push(batch);
+                return Ok(());
+            }
+            self.probing.insert(function_type.clone(), Vec::new());
+        }
+        let target = &batch.target;
+        let cells = self.cache.entry(target.clone()).or_default();
+        for spec in self.invocations.registered_states(&target.function_type) {
+            if cells.contains_key(&spec.name) {
+                continue;
+            }
+            let stored =
+                self.store.get(&target.function_type.to_string(), &spec.name, target.id.as_bytes())?;
+            let value = stored.map(|bytes| decode_value(&bytes)).transpose().map_err(|reason| {
+                Error::Corrupt { what: format!("state `{}` of `{target}`", spec.name), reason }
+            })?;
+            cells.insert(spec.name.clone(), value);
+        }
+        let cache = &self.cache;
+        let view = |address: &Address, name: &str| {
+            cache.get(address).and_then(|cells| cells.get(name)).cloned().flatten()
+        };
+        let request = self.invocations.request(&batch, &view);
+        let functions = Arc::clone(&self.functions);
+        self.summary.requests += 1;
+        let target = batch.target;
+        self.calls.spawn(async move { (target, functions.invoke(request).await) });
+        Ok(())
+    }
+
+    fn on_reply(&mut self, target: Address, reply: Result<FromFunction, InvokeError>) -> Result<()> {
+        let reply =
+            reply.map_err(|error| Error::Call { address: target.clone(), reason: error.to_string() })?;
+        let messages = self.invocations.in_flight(&target).map_or(0, |batch| batch.messages.len());
+        self.touched.insert(target.clone());
+        if self.known_types.insert(target.function_type.clone())
+            && let Some(held) = self.probing.remove(&target.function_type)
+        {
+            self.handle_completion(target, messages, reply)?;
+            for batch in held {
+                self.dispatch(batch)?;
+            }
+            return Ok(());
+        }
+        self.handle_completion(target, messages, reply)
+    }
+
+    fn handle_completion(&mut self, target: Address, messages: usize, reply: FromFunction) -> Result<()> {
+        match self.invocations.complete(&target, reply).map_err(Box::new)? {
+            Completion::Resend(batch) => {
+                self.registered_changed = true;
+                self.dispatch(batch)
+            }
+            Completion::Done { effects, next } => {
+                self.summary.messages += messages as u64;
+                self.apply(&target, effects)?;
+                match next {
+                    Some(next) => self.dispatch(next),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, address: &Address, effects: Effects) -> Result<()> {
+        let cells = self.cache.entry(address.clone()).or_default();
+        for change in effects.state {
+            self.dirty.insert((address.clone(), change.name.clone()));
+            cells.insert(change.name, change.value);
+        }
+        for egress in &effects.egress {
+            let record = self.egresses.route(address, egress)?;
+            self.egress.push(record);
+        }
+        for delayed in effects.delayed {
+            match delayed {
+                Delayed::Send { delay, message, cancellation_token } => {
+                    let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    self.timers.add(StoredTimer {
+                        due_ms: now_millis().saturating_add(delay),
+                        target: message.target,
+                        message: Message { caller: Some(address.clone()), argument: message.argument },
+                        token: cancellation_token,
+                    });
+                }
+                Delayed::Cancel { cancellation_token } => {
+                    self.timers.cancel(&cancellation_token);
+                }
+            }
+        }
+        for message in effects.messages {
+            let message_to = Message { caller: Some(address.clone()), argument: message.argument };
+            self.deliver(message.target, message_to)?;
+        }
+        Ok(())
+    }
+
+    /// Everything changed since the last epoch, for the committer.
+    fn capture(&mut self, last: bool) -> Result<EpochWrites> {
+        let mut writes = EpochWrites { last, ..EpochWrites::default() };
+        for (address, name) in self.dirty.drain() {
+            let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
+            writes.state.push(StateWrite {
+                service: address.function_type.to_string(),
+                state: name,
+                key: address.id.into_bytes(),
+                value: value.as_ref().map(encode_value),
+            });
+        }
+        let runtime_write = |state: &str, key: String, value: Option<Vec<u8>>| StateWrite {
+            service: RUNTIME_SERVICE.to_owned(),
+            state: state.to_owned(),
+            key: key.into_bytes(),
+            value,
+        };
+        let unstorable = |what: &str, error: serde_json::Error| Error::Corrupt {
+            what: what.to_owned(),
+            reason: error.to_string(),
+        };
+        for address in self.touched.drain() {
+            let in_flight = self.invocations.in_flight(&address).cloned();
+            let backlog: Vec<Message> = self.invocations.backlog(&address).cloned().collect();
+            let value = if in_flight.is_none() && backlog.is_empty() {
+                None
+            } else {
+                let queue = StoredQueue { in_flight, backlog };
+                Some(serde_json::to_vec(&queue).map_err(|error| unstorable("invocations", error))?)
+            };
+            writes.state.push(runtime_write(INVOCATIONS, address.to_string(), value));
+        }
+        if std::mem::take(&mut self.registered_changed) {
+            for (function_type, specs) in self.invocations.snapshot().registered {
+                let value =
+                    serde_json::to_vec(&specs).map_err(|error| unstorable("registered states", error))?;
+                writes.state.push(runtime_write(REGISTERED, function_type.to_string(), Some(value)));
+            }
+        }
+        for (id, timer) in self.timers.take_changes() {
+            let value = timer
+                .map(|timer| {
+                    serde_json::to_vec(&timer).map_err(|error| unstorable("a delayed message", error))
+                })
+                .transpose()?;
+            writes.state.push(runtime_write(DELAYED, timer_key(id), value));
+        }
+        for partition in &mut self.ingress {
+            if std::mem::take(&mut partition.moved) {
+                writes.offsets.push((
+                    partition.ingress.clone(),
+                    partition.topic.topic.as_str().to_owned(),
+                    partition.partition.id(),
+                    partition.next,
+                ));
+            }
+        }
+        writes.egress = std::mem::take(&mut self.egress);
+        Ok(writes)
+    }
+}

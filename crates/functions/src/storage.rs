@@ -1,0 +1,203 @@
+//! How the runtime lays out what it commits in the state store.
+//!
+//! ```text
+//! service (state store)   state          key        value (JSON)
+//! <namespace>/<type>      <state name>   <id>       {"typename": T, "value"|"text"|"hex": …}
+//! ~functions              invocations    <address>  {"in_flight": Batch?, "backlog": [Message]}
+//! ~functions              registered     <fn type>  [StateSpec]
+//! ~functions              delayed        <id:020>   {"due_ms", "target", "message", "token"?}
+//! ```
+//!
+//! Function state is keyed by function type, state name and id, so
+//! `eddy state get example/greeter seen ann` reads the state `seen` of `example/greeter/ann`.
+//! A function type always holds a `/`, so the runtime's own service `~functions` never clashes
+//! with one. Values are JSON so that `eddy state` prints them: the SDKs' primitive types show
+//! their value (`{"typename": "io.statefun.types/int", "value": 3}`), UTF-8 values (the SDKs'
+//! JSON types) their text, anything else its bytes in hex. Each form gives back the exact bytes.
+//! Ingress positions are the store's source offsets (service = the ingress id) and the ends of
+//! egress partitions its sink ends.
+
+use bytes::Bytes;
+use eddy_statefun::invocation::Message;
+use eddy_statefun::value::typenames;
+use eddy_statefun::{Address, Batch, TypedValue};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The state-store service holding the runtime's own entries.
+pub const RUNTIME_SERVICE: &str = "~functions";
+/// Per address: the batch in flight and the backlog.
+pub const INVOCATIONS: &str = "invocations";
+/// Per function type: the states its functions declared.
+pub const REGISTERED: &str = "registered";
+/// Per delayed message not yet delivered: when, to whom, what.
+pub const DELAYED: &str = "delayed";
+
+/// The invocation state of one address, as committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredQueue {
+    /// The batch in flight.
+    pub(crate) in_flight: Option<Batch>,
+    /// The messages waiting behind it.
+    pub(crate) backlog: Vec<Message>,
+}
+
+/// A pending delayed message, as committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredTimer {
+    /// When it is due, in milliseconds since the Unix epoch.
+    pub(crate) due_ms: i64,
+    /// The receiver.
+    pub(crate) target: Address,
+    /// The message (its caller is the function that sent it).
+    pub(crate) message: Message,
+    /// The token that cancels it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+}
+
+/// The key of a delayed message: its sequence number, zero-padded so keys sort by it.
+pub(crate) fn timer_key(id: u64) -> String {
+    format!("{id:020}")
+}
+
+/// A state value as the JSON the store keeps.
+pub fn encode_value(value: &TypedValue) -> Vec<u8> {
+    let (field, content) = match &value.value {
+        None => ("absent", Value::Bool(true)),
+        Some(bytes) => readable(value, bytes),
+    };
+    // `typename` first, whatever order the JSON map keeps.
+    let mut json = br#"{"typename":"#.to_vec();
+    json.extend_from_slice(Value::String(value.typename.clone()).to_string().as_bytes());
+    json.extend_from_slice(format!(r#","{field}":{content}}}"#).as_bytes());
+    json
+}
+
+/// The most readable form of `bytes` that gives them back exactly.
+fn readable(value: &TypedValue, bytes: &Bytes) -> (&'static str, Value) {
+    let primitive = match value.typename.as_str() {
+        typenames::INT => value.as_int().ok().map(|v| (Value::from(v), TypedValue::int(v))),
+        typenames::LONG => value.as_long().ok().map(|v| (Value::from(v), TypedValue::long(v))),
+        typenames::BOOL => value.as_bool().ok().map(|v| (Value::from(v), TypedValue::bool(v))),
+        typenames::STRING => value.as_string().ok().map(|v| (Value::from(v.clone()), TypedValue::string(&v))),
+        _ => None,
+    };
+    // Only when encoding the value again gives the same bytes (protobuf allows other forms).
+    if let Some((json, again)) = primitive
+        && again.value.as_ref() == Some(bytes)
+    {
+        return ("value", json);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => ("text", Value::String(text.to_owned())),
+        Err(_) => ("hex", Value::String(hex(bytes))),
+    }
+}
+
+/// A state value from the JSON the store keeps.
+///
+/// # Errors
+/// A description of what is wrong with `json`.
+pub fn decode_value(json: &[u8]) -> Result<TypedValue, String> {
+    let value: Value = serde_json::from_slice(json).map_err(|error| format!("not JSON: {error}"))?;
+    let object = value.as_object().ok_or("not a JSON object")?;
+    let typename = object.get("typename").and_then(Value::as_str).ok_or("no `typename`")?.to_owned();
+    if object.get("absent").and_then(Value::as_bool) == Some(true) {
+        return Ok(TypedValue { typename, value: None });
+    }
+    if let Some(content) = object.get("value") {
+        let wrong = || format!("a `{typename}` value that is not one: {content}");
+        let typed = match typename.as_str() {
+            typenames::INT => {
+                TypedValue::int(content.as_i64().and_then(|v| i32::try_from(v).ok()).ok_or_else(wrong)?)
+            }
+            typenames::LONG => TypedValue::long(content.as_i64().ok_or_else(wrong)?),
+            typenames::BOOL => TypedValue::bool(content.as_bool().ok_or_else(wrong)?),
+            typenames::STRING => TypedValue::string(content.as_str().ok_or_else(wrong)?),
+            _ => return Err(format!("`value` is only used for primitive types, not `{typename}`")),
+        };
+        return Ok(typed);
+    }
+    if let Some(text) = object.get("text").and_then(Value::as_str) {
+        return Ok(TypedValue::new(typename, text.to_owned()));
+    }
+    if let Some(digits) = object.get("hex").and_then(Value::as_str) {
+        return Ok(TypedValue::new(typename, unhex(digits).ok_or("`hex` is not hex digits")?));
+    }
+    Err("none of `value`, `text`, `hex` or `absent`".to_owned())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    text.as_bytes().chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn values_round_trip_in_their_most_readable_form() {
+        let cases = [
+            (TypedValue::int(-5), r#"{"typename":"io.statefun.types/int","value":-5}"#),
+            (TypedValue::long(1 << 40), r#"{"typename":"io.statefun.types/long","value":1099511627776}"#),
+            (TypedValue::bool(true), r#"{"typename":"io.statefun.types/bool","value":true}"#),
+            (TypedValue::string("hé"), r#"{"typename":"io.statefun.types/string","value":"hé"}"#),
+            (
+                TypedValue::new("shop/Basket", r#"{"apple": 2}"#),
+                r#"{"typename":"shop/Basket","text":"{\"apple\": 2}"}"#,
+            ),
+            (TypedValue::new("x/bin", vec![0, 0xff, 0x10]), r#"{"typename":"x/bin","hex":"00ff10"}"#),
+            (TypedValue { typename: "x/none".into(), value: None }, r#"{"typename":"x/none","absent":true}"#),
+            (
+                TypedValue::double(1.5),
+                r#"{"typename":"io.statefun.types/double","hex":"09000000000000f83f"}"#,
+            ),
+        ];
+        for (value, json) in cases {
+            let encoded = encode_value(&value);
+            assert_eq!(String::from_utf8(encoded.clone()).unwrap(), json);
+            assert_eq!(decode_value(&encoded).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn a_primitive_in_a_non_canonical_encoding_keeps_its_bytes() {
+        // An int wrapper with its field repeated: decodes to the last, re-encodes shorter.
+        let odd = TypedValue::new(typenames::INT, vec![0x0d, 1, 0, 0, 0, 0x0d, 2, 0, 0, 0]);
+        assert_eq!(decode_value(&encode_value(&odd)).unwrap(), odd);
+    }
+
+    #[test]
+    fn broken_stored_values_are_errors() {
+        for broken in [
+            &b"not json"[..],
+            b"[]",
+            b"{}",
+            br#"{"typename":"a/b"}"#,
+            br#"{"typename":"a/b","hex":"abc"}"#,
+            br#"{"typename":"a/b","hex":"zz"}"#,
+            br#"{"typename":"io.statefun.types/int","value":"three"}"#,
+            br#"{"typename":"io.statefun.types/int","value":5000000000}"#,
+            br#"{"typename":"a/b","value":1}"#,
+        ] {
+            assert!(decode_value(broken).is_err(), "{}", String::from_utf8_lossy(broken));
+        }
+    }
+}
