@@ -46,7 +46,9 @@ fn a_c_map_fails_a_value_that_is_not_a_json_string_and_keeps_its_instance() {
         (r#""no end"#, "the JSON string has no closing quote"),
         (r#""a" "b""#, "the value has more after its JSON string"),
         (r#""bad \x escape""#, "the JSON string has an unknown escape"),
-        (r#""bad \u12""#, "the JSON string has a bad \\u escape"),
+        (r#""bad \u12zz""#, "the JSON string has a bad \\u escape"),
+        (r#""ends \u12""#, "the JSON string ends inside an escape"),
+        (r#""ends \"#, "the JSON string ends inside an escape"),
         ("\"tab\tinside\"", "the JSON string contains an unescaped control character"),
     ];
     for (input, message) in cases {
@@ -56,7 +58,8 @@ fn a_c_map_fails_a_value_that_is_not_a_json_string_and_keeps_its_instance() {
         assert_eq!(error.to_string(), format!("the component returned an error: {message}"));
     }
     // Records one by one through the batch call: a broken one fails alone.
-    let results = pool.call_batch(vec![Record::new(r#""a""#, 0), Record::new("7", 0), Record::new(r#""b""#, 0)]);
+    let results =
+        pool.call_batch(vec![Record::new(r#""a""#, 0), Record::new("7", 0), Record::new(r#""b""#, 0)]);
     assert_eq!(results, [value(r#""A""#), returned("the value is not a JSON string"), value(r#""B""#)]);
 }
 
@@ -65,9 +68,15 @@ fn a_c_filter_keeps_numbers_above_ten_and_fails_what_is_not_a_number() {
     let component = host().load(&c_guest("above_ten")).expect("load");
     assert_eq!(component.exports(), ["filter"]);
     let mut pool = component.operator(OperatorKind::Filter).expect("filter").pool(NoState).expect("pool");
-    for (input, keep) in
-        [("42", true), ("10", false), ("10.5", true), ("1e2", true), ("-11", false), (" 11 ", true), ("0", false)]
-    {
+    for (input, keep) in [
+        ("42", true),
+        ("10", false),
+        ("10.5", true),
+        ("1e2", true),
+        ("-11", false),
+        (" 11 ", true),
+        ("0", false),
+    ] {
         assert_eq!(pool.call(Record::new(input, 0)), Ok(Output::Keep(keep)), "{input}");
     }
     for input in ["\"hot\"", "0x20", "inf", "012", "1.", "", "11 12"] {
@@ -84,7 +93,9 @@ fn a_c_component_that_prints_or_aborts_fails_only_that_record() {
 
     // printf reaches WASI through the adapter wasm-component-ld linked in.
     let error = pool.call(Record::new("1", 0)).expect_err("prints");
-    let CallError::UnprovidedImport { import } = &error else { panic!("not an unprovided import: {error:?}") };
+    let CallError::UnprovidedImport { import } = &error else {
+        panic!("not an unprovided import: {error:?}")
+    };
     assert!(import.starts_with("wasi:"), "{import}");
     assert!(error.replaced_instance());
     assert_eq!(pool.call(Record::new("3", 0)), value("3"));
@@ -93,7 +104,8 @@ fn a_c_component_that_prints_or_aborts_fails_only_that_record() {
     assert_eq!(
         pool.call(Record::new("2", 0)),
         Err(CallError::Trapped(
-            "wasm trap: wasm `unreachable` instruction executed (the component panicked or aborted)".to_owned()
+            "wasm trap: wasm `unreachable` instruction executed (the component panicked or aborted)"
+                .to_owned()
         ))
     );
     assert_eq!(pool.call(Record::new("[4]", 0)), value("[4]"));
