@@ -2,8 +2,12 @@
 //! a batch of 100 per call, and the cold start of a component found in the on-disk cache
 //! (load, first instance, first call).
 //!
+//! The same calls into components written in C (`tests/guests-c/`) show that the language
+//! changes the work done inside the call, not its overhead.
+//!
 //! `cargo bench -p eddy-wasm --bench wasm_call`. The components are the test guests, built
-//! like the tests build them (needs `rustup target add wasm32-wasip2`).
+//! like the tests build them (needs `rustup target add wasm32-wasip2`, and for the C ones
+//! the Debian packages `clang lld wasi-libc libclang-rt-dev-wasm32`).
 
 use std::hint::black_box;
 
@@ -13,6 +17,8 @@ use eddy_wasm::{Host, NoState, OperatorKind, Options, Record};
 #[allow(dead_code)]
 #[path = "../tests/host/guests.rs"]
 mod guests;
+#[path = "../tests/host/guests_c.rs"]
+mod guests_c;
 
 /// A JSON value of exactly 100 bytes.
 fn value_of_100_bytes() -> Vec<u8> {
@@ -60,6 +66,36 @@ fn calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// A JSON string of exactly 100 bytes, quotes included.
+fn string_of_100_bytes() -> Vec<u8> {
+    let mut value = br#""sensor s-0001 reads 21.5 degrees "#.to_vec();
+    value.resize(100 - 1, b'x');
+    value.push(b'"');
+    assert_eq!(value.len(), 100);
+    value
+}
+
+fn c_calls(c: &mut Criterion) {
+    let host = Host::new(Options::default()).expect("host");
+    let mut group = c.benchmark_group("c_map_100_byte_records");
+    group.throughput(Throughput::Elements(1));
+    // `misbehave` passes values other than `1` and `2` through: the call's overhead, as the
+    // Rust `identity_single`; `upper` upper-cases a JSON string.
+    for (name, guest, value) in [
+        ("identity_single", "misbehave", value_of_100_bytes()),
+        ("upper_single", "upper", string_of_100_bytes()),
+    ] {
+        let record = Record::new(value, 1_700_000_000_000).with_key("s-0001");
+        let operator =
+            host.load(&guests_c::c_guest(guest)).expect("load").operator(OperatorKind::Map).expect("map");
+        let mut pool = operator.pool(NoState).expect("pool");
+        group.bench_function(name, |b| {
+            b.iter_batched(|| record.clone(), |record| black_box(pool.call(record)), BatchSize::SmallInput)
+        });
+    }
+    group.finish();
+}
+
 fn cold_start(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let host =
@@ -76,5 +112,5 @@ fn cold_start(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, calls, cold_start);
+criterion_group!(benches, calls, c_calls, cold_start);
 criterion_main!(benches);
