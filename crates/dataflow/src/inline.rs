@@ -8,7 +8,7 @@
 //! This reads the file only as far as the model: the rest of validation is [`crate::parse`]'s.
 
 use crate::diagnostic::{Diagnostics, Finding};
-use crate::model::{Dataflow, FlushPer, Operator, Step};
+use crate::model::{Dataflow, FlushPer, Operator, Partition, Service, Step};
 use crate::yaml::node::{self, Node};
 use crate::yaml::recover::Recovery;
 use crate::yaml::{Path, Pos};
@@ -98,14 +98,73 @@ pub fn inline_code(source: &str, file_name: &str) -> Result<(Dataflow, Vec<Inlin
         _ => return Err(diagnostics(findings, file_name, Some(&tree))),
     };
     let lines: Vec<Vec<char>> = source.split('\n').map(|line| line.chars().collect()).collect();
-    let mut found = Vec::new();
-    let mut add = |service: &str, path: Path, site: InlineSite, run: &Option<String>| {
+    let mut collector = Collector { tree: &tree, lines: &lines, found: Vec::new() };
+    for (name, service) in &dataflow.services {
+        collector.service(name, service);
+    }
+    let mut found = collector.found;
+    found.sort_by_key(|code| code.start);
+    Ok((dataflow, found))
+}
+
+/// Gathers the snippets of a document.
+struct Collector<'a> {
+    tree: &'a Node,
+    lines: &'a [Vec<char>],
+    found: Vec<InlineCode>,
+}
+
+impl Collector<'_> {
+    fn service(&mut self, name: &str, service: &Service) {
+        let at = Path::root().key("services").key(name);
+        for (index, source) in service.sources.iter().enumerate() {
+            self.steps(name, &source.transforms, &at.key("sources").index(index).key("transforms"));
+        }
+        self.steps(name, &service.transforms, &at.key("transforms"));
+        if let Some(partition) = &service.partition {
+            self.partition(name, partition, &at.key("partition"));
+        }
+        if let Some(window) = &service.window {
+            let at = at.key("window");
+            if let Some(timestamp) = &window.assign_timestamp {
+                self.add(name, at.key("assign-timestamp"), InlineSite::AssignTimestamp, &timestamp.run);
+            }
+            self.steps(name, &window.transforms, &at.key("transforms"));
+            if let Some(partition) = &window.partition {
+                self.partition(name, partition, &at.key("partition"));
+            }
+            if let Some(merge) = &window.merge {
+                self.add(name, at.key("merge"), InlineSite::Merge, &merge.run);
+            }
+            if let Some(flush) = &window.flush {
+                self.add(name, at.key("flush"), InlineSite::Flush(flush.per), &flush.run);
+            }
+        }
+        for (index, sink) in service.sinks.iter().enumerate() {
+            self.steps(name, &sink.transforms, &at.key("sinks").index(index).key("transforms"));
+        }
+    }
+
+    fn partition(&mut self, service: &str, partition: &Partition, at: &Path) {
+        self.add(service, at.key("assign-key"), InlineSite::AssignKey, &partition.assign_key.run);
+        self.steps(service, &partition.transforms, &at.key("transforms"));
+        if let Some(update) = &partition.update_state {
+            self.add(service, at.key("update-state"), InlineSite::UpdateState, &update.run);
+        }
+    }
+
+    fn steps(&mut self, service: &str, steps: &[Step], at: &Path) {
+        for (index, step) in steps.iter().enumerate() {
+            self.add(service, at.index(index), InlineSite::Transform(step.operator), &step.run);
+        }
+    }
+
+    fn add(&mut self, service: &str, path: Path, site: InlineSite, run: &Option<String>) {
         let Some(code) = run else { return };
-        let run_path = path.key("run");
-        let node = tree.find(&run_path);
+        let node = self.tree.find(&path.key("run"));
         let start = node.map_or((0, 0), |node| (node.pos.line, node.pos.column));
-        let chars = node.map(|node| places(node, code, &lines)).unwrap_or_default();
-        found.push(InlineCode {
+        let chars = node.map(|node| places(node, code, self.lines)).unwrap_or_default();
+        self.found.push(InlineCode {
             service: service.to_owned(),
             origin: path.to_string(),
             site,
@@ -113,57 +172,7 @@ pub fn inline_code(source: &str, file_name: &str) -> Result<(Dataflow, Vec<Inlin
             start,
             chars,
         });
-    };
-    let steps = |add: &mut dyn FnMut(&str, Path, InlineSite, &Option<String>),
-                 service: &str,
-                 steps: &[Step],
-                 path: Path| {
-        for (index, step) in steps.iter().enumerate() {
-            add(service, path.index(index), InlineSite::Transform(step.operator), &step.run);
-        }
-    };
-    for (name, service) in &dataflow.services {
-        let at = Path::root().key("services").key(name);
-        for (index, source) in service.sources.iter().enumerate() {
-            steps(&mut add, name, &source.transforms, at.key("sources").index(index).key("transforms"));
-        }
-        steps(&mut add, name, &service.transforms, at.key("transforms"));
-        let mut partitions = Vec::new();
-        if let Some(partition) = &service.partition {
-            partitions.push((partition, at.key("partition")));
-        }
-        if let Some(window) = &service.window {
-            let window_at = at.key("window");
-            if let Some(timestamp) = &window.assign_timestamp {
-                add(name, window_at.key("assign-timestamp"), InlineSite::AssignTimestamp, &timestamp.run);
-            }
-            steps(&mut add, name, &window.transforms, window_at.key("transforms"));
-            if let Some(partition) = &window.partition {
-                partitions.push((partition, window_at.key("partition")));
-            }
-        }
-        for (partition, partition_at) in partitions {
-            add(name, partition_at.key("assign-key"), InlineSite::AssignKey, &partition.assign_key.run);
-            steps(&mut add, name, &partition.transforms, partition_at.key("transforms"));
-            if let Some(update) = &partition.update_state {
-                add(name, partition_at.key("update-state"), InlineSite::UpdateState, &update.run);
-            }
-        }
-        if let Some(window) = &service.window {
-            let window_at = at.key("window");
-            if let Some(merge) = &window.merge {
-                add(name, window_at.key("merge"), InlineSite::Merge, &merge.run);
-            }
-            if let Some(flush) = &window.flush {
-                add(name, window_at.key("flush"), InlineSite::Flush(flush.per), &flush.run);
-            }
-        }
-        for (index, sink) in service.sinks.iter().enumerate() {
-            steps(&mut add, name, &sink.transforms, at.key("sinks").index(index).key("transforms"));
-        }
     }
-    found.sort_by_key(|code| code.start);
-    Ok((dataflow, found))
 }
 
 fn diagnostics(findings: Vec<Finding>, file_name: &str, tree: Option<&Node>) -> Diagnostics {
