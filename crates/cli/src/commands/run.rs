@@ -35,6 +35,7 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
+    build_stale(data_dir, &args.file)?;
     let plan = match eddy_dataflow::load(&args.file) {
         Ok(plan) => plan,
         Err(diagnostics) => {
@@ -93,6 +94,20 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
         summary.dead_letters,
         closing * 100.0
     );
+    Ok(())
+}
+
+/// Builds the file's `run:` functions when they are stale (`eddy build`); a file without
+/// `run:` steps is not touched.
+fn build_stale(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+    let Ok(source) = std::fs::read_to_string(file) else { return Ok(()) };
+    if !eddy_build::has_inline_code(&source) {
+        return Ok(());
+    }
+    let built = super::build::build(data_dir, file)?;
+    if built.compiled {
+        eprintln!("built {} component(s) of dataflow '{}'", built.components.len(), built.dataflow);
+    }
     Ok(())
 }
 
