@@ -16,7 +16,8 @@ pub(crate) fn check(toolchain: &Toolchain) -> Result<(), Error> {
         reason,
         target: toolchain.target.clone(),
     };
-    let version = Command::new(&toolchain.cargo).arg("--version").output().map_err(|e| missing(e.to_string()))?;
+    let version =
+        Command::new(&toolchain.cargo).arg("--version").output().map_err(|e| missing(e.to_string()))?;
     if !version.status.success() {
         return Err(missing(String::from_utf8_lossy(&version.stderr).trim().to_owned()));
     }
@@ -67,7 +68,14 @@ pub(crate) struct Outcome {
 /// `cargo build --release --target <target>` of the workspace in `dir`.
 pub(crate) fn build(toolchain: &Toolchain, dir: &Path, target_dir: &Path) -> Result<Outcome, Error> {
     let output = Command::new(&toolchain.cargo)
-        .args(["build", "--release", "--message-format=json", "--target", &toolchain.target, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--message-format=json",
+            "--target",
+            &toolchain.target,
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir)

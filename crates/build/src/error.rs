@@ -94,7 +94,14 @@ pub struct CodeError {
 impl CodeError {
     /// A problem with a section rather than a place.
     pub(crate) fn whole_file(file: &str, origin: &str, message: String) -> Self {
-        CodeError { file: file.to_owned(), line: 0, column: 0, origin: origin.to_owned(), code: None, message }
+        CodeError {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            origin: origin.to_owned(),
+            code: None,
+            message,
+        }
     }
 }
 

@@ -72,7 +72,8 @@ impl Default for Toolchain {
     fn default() -> Self {
         let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
         let beside = cargo.parent().map(|dir| dir.join("rustc")).filter(|rustc| rustc.is_file());
-        let rustc = std::env::var_os("RUSTC").map(PathBuf::from).or(beside).unwrap_or_else(|| PathBuf::from("rustc"));
+        let rustc =
+            std::env::var_os("RUSTC").map(PathBuf::from).or(beside).unwrap_or_else(|| PathBuf::from("rustc"));
         Toolchain { cargo, rustc, target: TARGET.to_owned() }
     }
 }
@@ -160,7 +161,13 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     let (dataflow, snippets) = eddy_dataflow::inline_code(source, file_name)?;
     let name = dataflow.meta.name.clone();
     if snippets.is_empty() {
-        return Ok(Built { dataflow: name, compiled: false, hash: String::new(), workspace: PathBuf::new(), components: Vec::new() });
+        return Ok(Built {
+            dataflow: name,
+            compiled: false,
+            hash: String::new(),
+            workspace: PathBuf::new(),
+            components: Vec::new(),
+        });
     }
     let package = generate::package(&dataflow, &snippets, file_name).map_err(Error::Code)?;
     let hash = hash(&package, &options.toolchain.target);
@@ -184,15 +191,22 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     write_sources(&built.workspace, &package)?;
     let target_dir = options.target_dir.clone().unwrap_or_else(|| options.build_dir.join("target"));
     let outcome = cargo::build(&options.toolchain, &built.workspace, &target_dir)?;
-    let code_errors: Vec<CodeError> =
-        outcome.errors.iter().filter_map(|error| place(error, &package.steps, &built.workspace, file_name)).collect();
+    let code_errors: Vec<CodeError> = outcome
+        .errors
+        .iter()
+        .filter_map(|error| place(error, &package.steps, &built.workspace, file_name))
+        .collect();
     if !code_errors.is_empty() {
         return Err(Error::Code(code_errors));
     }
     if !outcome.success {
         let mut output: Vec<String> = outcome.errors.iter().map(|error| error.rendered.clone()).collect();
         output.push(outcome.stderr.trim().to_owned());
-        return Err(Error::Cargo { dir: built.workspace.clone(), status: outcome.status, output: output.join("\n") });
+        return Err(Error::Cargo {
+            dir: built.workspace.clone(),
+            status: outcome.status,
+            output: output.join("\n"),
+        });
     }
     install(&built, &package.steps, &outcome.artifacts)?;
     built.compiled = true;
@@ -280,7 +294,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// the same place, or, in the generated glue around it (a function whose parameter or
 /// result does not fit the operator), at the function's name.
 fn place(error: &cargo::Diagnostic, steps: &[StepCrate], workspace: &Path, file: &str) -> Option<CodeError> {
-    let step = steps.iter().find(|step| same_file(&error.crate_source, &workspace.join(&step.dir).join("src/lib.rs")))?;
+    let step = steps
+        .iter()
+        .find(|step| same_file(&error.crate_source, &workspace.join(&step.dir).join("src/lib.rs")))?;
     let in_lib = error.file.ends_with("src/lib.rs");
     let (line, column) = if in_lib && error.line >= step.first_line {
         step.code.place(error.line - step.first_line + 1, error.column)

@@ -6,8 +6,8 @@
 
 #![allow(dead_code, unused_imports, non_camel_case_types, non_snake_case, clippy::all)]
 
-pub use anyhow::{self, Context, Result, anyhow, bail, ensure};
-pub use serde::{self, Deserialize, Serialize};
+pub use ::anyhow::{self, Context, Result, anyhow, bail, ensure};
+pub use ::serde::{self, Deserialize, Serialize};
 #[doc(hidden)]
 pub use serde_json;
 

@@ -84,11 +84,15 @@ fn inline_steps_compile_to_components_that_compute_and_a_second_build_is_up_to_d
     );
 
     let mut filter = operator(&built, "services.hot.transforms[0]").pool(NoState).expect("pool");
-    let reading = |temp: f64| format!(r#"{{"sensor": "s1", "temp": {temp}, "max-temp": 30.0, "extra": true}}"#);
+    let reading =
+        |temp: f64| format!(r#"{{"sensor": "s1", "temp": {temp}, "max-temp": 30.0, "extra": true}}"#);
     assert_eq!(filter.call(Record::new(reading(31.5), 0)), Ok(Output::Keep(true)));
     assert_eq!(filter.call(Record::new(reading(12.0), 0)), Ok(Output::Keep(false)));
     let error = filter.call(Record::new(r#"{"sensor": "s1"}"#, 0)).expect_err("missing field");
-    assert!(error.to_string().contains("does not fit the function's parameter type: missing field"), "{error}");
+    assert!(
+        error.to_string().contains("does not fit the function's parameter type: missing field"),
+        "{error}"
+    );
 
     let mut map = operator(&built, "services.hot.transforms[1]").pool(NoState).expect("pool");
     let Ok(Output::Value(alert)) = map.call(Record::new(reading(31.5), 0)) else { panic!("map") };
@@ -98,19 +102,22 @@ fn inline_steps_compile_to_components_that_compute_and_a_second_build_is_up_to_d
     let mut key = operator(&built, "services.hot.partition.assign-key").pool(NoState).expect("pool");
     assert_eq!(key.call(Record::new(r#"{"sensor": "s7", "over": 2.0}"#, 0)), Ok(Output::Key(b"s7".to_vec())));
 
-    let mut update = operator(&built, "services.hot.partition.update-state").pool(MemoryState::default()).expect("pool");
+    let mut update =
+        operator(&built, "services.hot.partition.update-state").pool(MemoryState::default()).expect("pool");
     for over in [1.5, 2.5] {
         let record = Record::new(format!(r#"{{"sensor": "s7", "over": {over}}}"#), 0).with_key("s7");
         assert_eq!(update.call(record), Ok(Output::Updated));
     }
-    let error = update.call(Record::new(r#"{"sensor": "s7", "over": 5000.0}"#, 0).with_key("s7")).expect_err("bail");
+    let error =
+        update.call(Record::new(r#"{"sensor": "s7", "over": 5000.0}"#, 0).with_key("s7")).expect_err("bail");
     assert!(error.to_string().contains("implausible reading: 5000 over"), "{error}");
     let error = update.call(Record::new(r#"{"sensor": "s7", "over": 1.0}"#, 0)).expect_err("no key");
     assert!(error.to_string().contains("the record has no key"), "{error}");
     {
         let state = update.state();
         assert_eq!(state.value("counts", b"s7"), Some(serde_json::json!(3)));
-        let row: serde_json::Value = serde_json::from_slice(&state.rows[&("acc".to_owned(), b"s7".to_vec())]).expect("row");
+        let row: serde_json::Value =
+            serde_json::from_slice(&state.rows[&("acc".to_owned(), b"s7".to_vec())]).expect("row");
         assert_eq!(row, serde_json::json!({"sum": 5004.0, "n": 3}));
     }
 
@@ -154,7 +161,9 @@ fn compiler_errors_name_the_line_of_the_snippet_in_the_dataflow_file() {
     let text = error.to_string();
     // `sufix` is on line 14, column 29 of the file.
     assert!(
-        text.contains("dataflow.yaml:14:29: services.s.transforms[0].run: error[E0425]: cannot find value `sufix`"),
+        text.contains(
+            "dataflow.yaml:14:29: services.s.transforms[0].run: error[E0425]: cannot find value `sufix`"
+        ),
         "{text}"
     );
     // A filter must return Result<bool>: reported at the function's name (line 16).
@@ -184,13 +193,22 @@ fn problems_found_before_compiling_are_placed_too() {
     let dir = tempfile::tempdir().expect("tempdir");
     let source = SENSORS.replace("fn by_sensor(a: Alert) -> Result<String> { Ok(a.sensor) }", "let x = 1;");
     let error = build(&source, "dataflow.yaml", &options(dir.path())).expect_err("no fn");
-    assert!(error.to_string().starts_with("dataflow.yaml:24:25: services.hot.partition.assign-key.run: error: no function found"), "{error}");
+    assert!(
+        error.to_string().starts_with(
+            "dataflow.yaml:24:25: services.hot.partition.assign-key.run: error: no function found"
+        ),
+        "{error}"
+    );
 
-    let clash = SENSORS.replace("  alert: {type: object", "  a-lert: {type: string}\n  alert: {type: object");
+    let clash = SENSORS.replace("  alert: {type: object", "  alert_: {type: string}\n  alert: {type: object");
     let error = build(&clash, "dataflow.yaml", &options(dir.path())).expect_err("clash");
-    assert!(error.to_string().contains("types `a-lert` and `alert` would both be the Rust type `Alert`"), "{error}");
+    assert!(
+        error.to_string().contains("types `alert` and `alert_` would both be the Rust type `Alert`"),
+        "{error}"
+    );
 
-    let none = build("apiVersion: 0.5.0\nmeta: {name: n}\n", "f.yaml", &options(dir.path())).expect("nothing to build");
+    let none = build("apiVersion: 0.5.0\nmeta: {name: n}\n", "f.yaml", &options(dir.path()))
+        .expect("nothing to build");
     assert!(none.components.is_empty() && !none.compiled);
     assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none());
     assert!(build("meta: [", "f.yaml", &options(dir.path())).is_err());

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    build::BuildArgs, consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand, topic::TopicCommand,
+    build::BuildArgs, consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand,
+    topic::TopicCommand,
 };
 
 /// Eddy: event-driven stateful apps in a single binary.

@@ -22,9 +22,16 @@ services:
 fn a_file_without_run_steps_has_nothing_to_build() {
     let eddy = Eddy::new();
     let file = eddy.scratch("cel.yaml");
-    std::fs::write(&file, INLINE.replace("run: \"fn up(v: String) -> Result<String> { Ok(v.to_uppercase()) }\"", "cel: value")).unwrap();
+    std::fs::write(
+        &file,
+        INLINE.replace("run: \"fn up(v: String) -> Result<String> { Ok(v.to_uppercase()) }\"", "cel: value"),
+    )
+    .unwrap();
     let stdout = eddy.ok(&["build", file.to_str().unwrap()]);
-    assert_eq!(String::from_utf8_lossy(&stdout), format!("{} has no `run:` steps; nothing to build\n", file.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        format!("{} has no `run:` steps; nothing to build\n", file.display())
+    );
     assert!(!eddy.data_dir().join("build").exists());
 }
 
@@ -38,7 +45,8 @@ fn problems_are_placed_in_the_dataflow_file_and_a_missing_cargo_says_what_to_ins
     assert!(stderr.contains("has 1 error in its Rust functions; nothing was built"), "{stderr}");
 
     std::fs::write(&file, INLINE).unwrap();
-    let output = eddy.command(&["build", file.to_str().unwrap()]).env("CARGO", "/nonexistent/cargo").output().unwrap();
+    let output =
+        eddy.command(&["build", file.to_str().unwrap()]).env("CARGO", "/nonexistent/cargo").output().unwrap();
     let stderr = common::expect_clean_failure(&["build"], &output);
     assert!(stderr.contains("cannot run `/nonexistent/cargo`"), "{stderr}");
     assert!(stderr.contains("rustup target add wasm32-wasip2"), "{stderr}");
