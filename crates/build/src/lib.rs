@@ -202,11 +202,7 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     if !outcome.success {
         let mut output: Vec<String> = outcome.errors.iter().map(|error| error.rendered.clone()).collect();
         output.push(outcome.stderr.trim().to_owned());
-        return Err(Error::Cargo {
-            dir: built.workspace,
-            status: outcome.status,
-            output: output.join("\n"),
-        });
+        return Err(Error::Cargo { dir: built.workspace, status: outcome.status, output: output.join("\n") });
     }
     install(&built, &package.steps, &outcome.artifacts)?;
     built.compiled = true;
