@@ -171,7 +171,10 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     }
     let package = generate::package(&dataflow, &snippets, file_name).map_err(Error::Code)?;
     let hash = hash(&package, &options.toolchain.target);
-    let workspace = options.build_dir.join(names::crate_name(&[&name]));
+    // Absolute, since cargo runs in the workspace.
+    let build_dir = std::path::absolute(&options.build_dir)
+        .map_err(|source| Error::Write { path: options.build_dir.clone(), source })?;
+    let workspace = build_dir.join(names::crate_name(&[&name]));
     let components_dir = workspace.join("components").join(&hash);
     let components: Vec<BuiltComponent> = package
         .steps
@@ -189,7 +192,10 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     }
     cargo::check(&options.toolchain)?;
     write_sources(&built.workspace, &package)?;
-    let target_dir = options.target_dir.clone().unwrap_or_else(|| options.build_dir.join("target"));
+    let target_dir = match &options.target_dir {
+        Some(dir) => std::path::absolute(dir).map_err(|source| Error::Write { path: dir.clone(), source })?,
+        None => build_dir.join("target"),
+    };
     let outcome = cargo::build(&options.toolchain, &built.workspace, &target_dir)?;
     let code_errors: Vec<CodeError> = outcome
         .errors
