@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand, topic::TopicCommand,
+    build::BuildArgs, consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand,
+    topic::TopicCommand,
 };
 
 /// Eddy: event-driven stateful apps in a single binary.
@@ -30,7 +31,10 @@ pub(crate) enum Command {
     Produce(ProduceArgs),
     /// Read records from a topic.
     Consume(ConsumeArgs),
-    /// Run a dataflow file until Ctrl-C (or until its input is drained).
+    /// Compile a dataflow file's inline Rust functions (`run:`) to WebAssembly components.
+    Build(BuildArgs),
+    /// Run a dataflow file until Ctrl-C (or until its input is drained); builds its `run:`
+    /// functions first when they are stale.
     Run(RunArgs),
     /// Read the committed state of a dataflow's services.
     #[command(subcommand)]

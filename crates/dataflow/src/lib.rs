@@ -41,6 +41,7 @@
 
 mod diagnostic;
 pub mod expr;
+mod inline;
 mod logic;
 pub mod model;
 mod parse;
@@ -50,6 +51,7 @@ mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use inline::{InlineCode, InlineSite, inline_code};
 pub use logic::{AggregatePlan, Function, Logic, WasmSource};
 pub use model::Dataflow;
 pub use parse::{load, parse};

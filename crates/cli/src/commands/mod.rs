@@ -1,5 +1,6 @@
 //! The command handlers, one per file, and what they share: opening the log.
 
+pub(crate) mod build;
 pub(crate) mod consume;
 pub(crate) mod produce;
 pub(crate) mod run;
@@ -21,6 +22,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Topic(command) => topic::run(data_dir, command),
         Command::Produce(args) => produce::run(data_dir, &args),
         Command::Consume(args) => consume::run(data_dir, &args),
+        Command::Build(args) => build::run(data_dir, &args),
         Command::Run(args) => run::run(data_dir, &args),
         Command::State(command) => state::run(data_dir, command),
     }

@@ -41,7 +41,7 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     if eddy_functions::is_module_text(&text) {
         return run_module(data_dir, args, &text);
     }
-    let plan = match eddy_dataflow::load(&args.file) {
+    let mut plan = match eddy_dataflow::load(&args.file) {
         Ok(plan) => plan,
         Err(diagnostics) => {
             for diagnostic in diagnostics.iter() {
@@ -55,6 +55,9 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
             );
         }
     };
+    if let Some(built) = build_stale(data_dir, &args.file, &text)? {
+        use_built_components(&mut plan, &built);
+    }
     let log = Log::open(data_dir.join("log"), LogOptions::default())
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let store = StateStore::open(&data_dir.join("state"))
@@ -101,6 +104,30 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
         closing * 100.0
     );
     Ok(())
+}
+
+/// Builds the file's `run:` functions when they are stale (`eddy build`); a file without
+/// `run:` steps is not touched.
+fn build_stale(data_dir: &Path, file: &Path, source: &str) -> anyhow::Result<Option<eddy_build::Built>> {
+    if !eddy_build::has_inline_code(source) {
+        return Ok(None);
+    }
+    let built = super::build::build(data_dir, file)?;
+    if built.compiled {
+        eprintln!("built {} component(s) of dataflow '{}'", built.components.len(), built.dataflow);
+    }
+    Ok(Some(built))
+}
+
+/// Points every inline step of `plan` at the component `eddy build` made of it.
+fn use_built_components(plan: &mut eddy_dataflow::Plan, built: &eddy_build::Built) {
+    plan.for_each_wasm(|origin, source| {
+        if let eddy_dataflow::WasmSource::Inline(_) = source
+            && let Some(component) = built.component(origin)
+        {
+            *source = eddy_dataflow::WasmSource::Component(component.path.display().to_string());
+        }
+    });
 }
 
 /// Serves other `eddy` commands from the running dataflow.
