@@ -1,6 +1,7 @@
 //! Dataflow throughput: a stateless filter+map chain and a keyed counter with a
-//! re-partition, over JSON records, with 1 and 2 workers; and the counter with a commit
-//! interval 10x shorter than the default, to show what epochs cost.
+//! re-partition, over JSON records, with 1 and 2 workers; the counter with a commit
+//! interval 10x shorter than the default, to show what epochs cost; the same map as a
+//! WebAssembly component; the counter as the built-in `count` aggregate.
 //!
 //! Each iteration runs the dataflow to idle over `RECORDS` records in a fresh copy of a
 //! prepared data directory, so the time includes start-up and the final commit.
@@ -58,6 +59,45 @@ services:
     partition:
       assign-key: {cel: value.sensor}
       update-state: {cel: state + 1}
+"#;
+
+/// The filter+map chain with the map in a WebAssembly component (`{"value": v, "at": ts}`).
+const WASM_MAP: &str = r#"
+apiVersion: 0.5.0
+meta: {name: wasm-map}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+  wrapped: {type: object, properties: {value: {type: reading}, at: {type: i64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+  wrapped: {name: wrapped, partitions: 2, schema: {value: {type: wrapped}}}
+services:
+  hot:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - {operator: filter, cel: "value.temp > 10.0"}
+      - {operator: map, component: MAP}
+    sinks: [{type: topic, id: wrapped}]
+"#;
+
+/// The keyed counter as the built-in aggregate.
+const KEYED_AGGREGATE: &str = r#"
+apiVersion: 0.5.0
+meta: {name: keyed}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+services:
+  count:
+    sources: [{type: topic, id: readings}]
+    states:
+      per-sensor: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    partition:
+      assign-key: {cel: value.sensor}
+      update-state: {aggregate: count}
 "#;
 
 /// A tumbling-window count per key, event time from the value: over `WINDOWED_RECORDS`
@@ -149,12 +189,17 @@ fn dataflows(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     let default_interval = Duration::from_millis(100);
-    let cases: [(&str, &str, usize, Duration); 5] = [
+    let wasm_map = WASM_MAP.replace("MAP", &eddy_test_guests::component("map").display().to_string());
+    let cases: [(&str, &str, usize, Duration); 9] = [
         ("filter-map/1-worker", STATELESS, 1, default_interval),
         ("filter-map/2-workers", STATELESS, 2, default_interval),
+        ("filter-wasm-map/1-worker", &wasm_map, 1, default_interval),
+        ("filter-wasm-map/2-workers", &wasm_map, 2, default_interval),
         ("keyed-count/1-worker", KEYED, 1, default_interval),
         ("keyed-count/2-workers", KEYED, 2, default_interval),
         ("keyed-count/2-workers/commit-10ms", KEYED, 2, Duration::from_millis(10)),
+        ("keyed-count-aggregate/1-worker", KEYED_AGGREGATE, 1, default_interval),
+        ("keyed-count-aggregate/2-workers", KEYED_AGGREGATE, 2, default_interval),
     ];
     for (name, source, workers, interval) in cases {
         group.bench_function(name, |b| {
