@@ -110,7 +110,8 @@ impl Components {
 #[derive(Debug)]
 pub(crate) struct Instances {
     components: std::sync::Arc<Components>,
-    pools: HashMap<(String, OperatorKind), Pool<KeyState>>,
+    /// By operator, then component path: a lookup per record borrows the path.
+    pools: HashMap<OperatorKind, HashMap<String, Pool<KeyState>>>,
 }
 
 impl Instances {
@@ -119,15 +120,15 @@ impl Instances {
     }
 
     fn pool(&mut self, path: &str, kind: OperatorKind) -> std::result::Result<&mut Pool<KeyState>, String> {
-        let id = (path.to_owned(), kind);
-        if !self.pools.contains_key(&id) {
-            let Some(operator) = self.components.operators.get(&id) else {
+        let pools = self.pools.entry(kind).or_default();
+        if !pools.contains_key(path) {
+            let Some(operator) = self.components.operators.get(&(path.to_owned(), kind)) else {
                 return Err(format!("component {path} was not loaded as {}", kind.name()));
             };
             let pool = operator.pool(KeyState::default()).map_err(|e| e.to_string())?;
-            self.pools.insert(id.clone(), pool);
+            pools.insert(path.to_owned(), pool);
         }
-        self.pools.get_mut(&id).ok_or_else(|| "instance pool vanished".to_owned())
+        pools.get_mut(path).ok_or_else(|| "instance pool vanished".to_owned())
     }
 
     /// Runs the component at `path` as `kind` on one record. For `update-state`, `state` is
