@@ -1,8 +1,9 @@
 //! Exactly-once, proven: `eddy run` over a million records with keyed state, a re-partition
 //! and event-time windows is killed with SIGKILL at random moments (seeded), restarted each time, and
 //! in the end the state and every output topic are exactly what one pass over the input
-//! gives: no record lost, none twice. It runs twice: with CEL logic, and with the same logic
-//! as WebAssembly components.
+//! gives: no record lost, none twice. It runs twice: with CEL logic and a per-window `top-k`
+//! (whose windows' keys are spread over both workers), and with the same logic as
+//! WebAssembly components.
 
 #![allow(clippy::unwrap_used)]
 
@@ -28,11 +29,14 @@ config: {converter: json, commit-interval: 50ms, consumer: {default_starting_off
 types:
   event: {type: object, properties: {id: {type: u64}, k: {type: string}, v: {type: u64}}}
   window-count: {type: object, properties: {k: {type: string}, start: {type: i64}, count: {type: u64}}}
+  bounds: {type: object, properties: {start: {type: i64}, end: {type: i64}}}
+  ranked: {type: object, properties: {rank: {type: u32}, key: {type: string}, state: {type: u64}, window: {type: bounds}}}
 topics:
   events: {name: events, partitions: 4, schema: {value: {type: event}}}
   totals: {name: totals, partitions: 3, schema: {value: {type: event}}}
   big: {name: big, partitions: 2, schema: {value: {type: event}}}
   windowed: {name: windowed, partitions: 2, schema: {value: {type: window-count}}}
+  top: {name: top, partitions: 1, schema: {value: {type: ranked}}}
 services:
   sum:
     sources: [{type: topic, id: events}]
@@ -59,6 +63,23 @@ services:
         update-state: {cel: state + 1}
       flush: {cel: "{'k': key, 'start': window.start, 'count': state}"}
     sinks: [{type: topic, id: windowed}]
+"#;
+
+/// The CEL variant adds a per-window flush: the three keys with the largest sums of each
+/// window, ranked over both workers' keys.
+const TOP_PER_WINDOW: &str = r#"
+  top-per-window:
+    sources: [{type: topic, id: events}]
+    states:
+      sum-per-window: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    window:
+      tumbling: {duration: 100s}
+      assign-timestamp: {cel: int(value.id)}
+      partition:
+        assign-key: {cel: value.k}
+        update-state: {aggregate: sum, of: value.v}
+      flush: {per: window, aggregate: top-k, k: 3, by: state}
+    sinks: [{type: topic, id: top}]
 "#;
 
 /// Event time is the id in ms: windows of this many ids.
@@ -166,7 +187,32 @@ fn webassembly_dataflow() -> String {
 
 #[test]
 fn state_and_outputs_are_exact_after_repeated_sigkills() {
-    exact_after_repeated_sigkills(DATAFLOW);
+    let eddy = exact_after_repeated_sigkills(&format!("{DATAFLOW}{TOP_PER_WINDOW}"));
+    let top = eddy.ok(&["consume", "top", "-B", "-d"]);
+    let mut ranked: Vec<(u64, u64, String, u64)> = top
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+            let start = value["window"]["start"].as_u64().unwrap();
+            let key = value["key"].as_str().unwrap().to_owned();
+            (start, value["rank"].as_u64().unwrap(), key, value["state"].as_u64().unwrap())
+        })
+        .collect();
+    ranked.sort();
+    let mut sums: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
+    for id in 0..RECORDS - WINDOW {
+        *sums.entry(id / WINDOW * WINDOW).or_default().entry(format!("k{}", key(id))).or_default() += v(id);
+    }
+    let mut expected = Vec::new();
+    for (start, per_key) in sums {
+        let mut keys: Vec<(String, u64)> = per_key.into_iter().collect();
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (rank, (key, sum)) in keys.into_iter().take(3).enumerate() {
+            expected.push((start, rank as u64 + 1, key, sum));
+        }
+    }
+    assert_eq!(ranked, expected, "the top keys of every closed window, exactly once");
 }
 
 #[test]
@@ -174,7 +220,9 @@ fn webassembly_operators_are_exact_after_repeated_sigkills() {
     exact_after_repeated_sigkills(&webassembly_dataflow());
 }
 
-fn exact_after_repeated_sigkills(dataflow: &str) {
+/// Runs `dataflow` through the kills, checks the outputs every variant has, and returns the
+/// data directory for checks of its own.
+fn exact_after_repeated_sigkills(dataflow: &str) -> Eddy {
     let eddy = Eddy::new();
     let flow = eddy.scratch("exactly-once.yaml");
     std::fs::write(&flow, dataflow).unwrap();
@@ -258,4 +306,5 @@ fn exact_after_repeated_sigkills(dataflow: &str) {
 
     let dead = eddy.ok(&["consume", "exactly-once.dead-letter", "-B", "-d"]);
     assert!(dead.is_empty(), "{}", String::from_utf8_lossy(&dead));
+    eddy
 }

@@ -57,22 +57,48 @@ pub(crate) fn top_k(
     states: impl IntoIterator<Item = (Bytes, Value)>,
     window: &Value,
 ) -> Result<Value, String> {
+    let ranked = rank(plan, states, window)?;
+    let top = ranked.into_iter().take(plan.k).enumerate().map(|(index, (_, key, _, state))| {
+        serde_json::json!({"rank": index + 1, "key": key, "state": state, "window": window})
+    });
+    Ok(Value::Array(top.collect()))
+}
+
+/// A worker's part of a `top-k` over a window whose keys are spread over workers: its own
+/// best `k` entries, which hold every entry of the window's top `k` this worker has. When
+/// `by` fails, every entry, so that the window's collector reports the failure.
+pub(crate) fn top_k_candidates(
+    plan: &AggregatePlan,
+    states: Vec<(Bytes, Value)>,
+    bounds: (i64, i64),
+) -> Vec<(Bytes, Value)> {
+    let (end, start) = bounds;
+    let window = serde_json::json!({"start": start, "end": end});
+    match rank(plan, states.iter().cloned(), &window) {
+        Ok(ranked) => ranked.into_iter().take(plan.k).map(|(_, _, key, state)| (key, state)).collect(),
+        Err(_) => states,
+    }
+}
+
+/// The entries with their `by`, best first; ties in key order.
+fn rank(
+    plan: &AggregatePlan,
+    states: impl IntoIterator<Item = (Bytes, Value)>,
+    window: &Value,
+) -> Result<Vec<(f64, Value, Bytes, Value)>, String> {
     let Some(by) = &plan.by else {
         return Err("`top-k` has no `by`".to_owned());
     };
     let mut ranked = Vec::new();
-    for (key, state) in states {
-        let key = flow::key_value(Some(&key));
+    for (raw_key, state) in states {
+        let key = flow::key_value(Some(&raw_key));
         let bindings = Bindings::new(&Value::Null).with_key(&key).with_state(&state).with_window(window);
         let rank = by.eval(&bindings).map_err(|e| format!("`by`: {e}"))?;
         let rank = number(&rank).map_err(|e| format!("`by`: {e}"))?;
-        ranked.push((rank, key, state));
+        ranked.push((rank, key, raw_key, state));
     }
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.as_str().cmp(&b.1.as_str())));
-    let top = ranked.into_iter().take(plan.k).enumerate().map(|(index, (_, key, state))| {
-        serde_json::json!({"rank": index + 1, "key": key, "state": state, "window": window})
-    });
-    Ok(Value::Array(top.collect()))
+    Ok(ranked)
 }
 
 /// `a + b`: integers while both are integers (and the sum fits), else `f64`.

@@ -15,6 +15,15 @@
 //! runs, its results go to the sinks, and the window's state is deleted in the same epoch.
 //! A record whose windows are all closed is late and goes to the late-records topic.
 //!
+//! A per-window `flush` must see every key of the window, and the keys live on different
+//! workers. Each window has one *collector*, the worker its bounds hash to. A worker closing
+//! a window sends its part (its keys' states; for `top-k` only its own best `k`) to the
+//! collector, and after the parts, the watermark through which it has closed every window
+//! (`closed through`). The collector runs the flush once every worker's closed-through
+//! passed the window's end plus grace: no part of it can still come. Parts waiting at the
+//! collector when an epoch closes are stored as `~flush/<start>/<end>/<key>`, in the same
+//! commit that deletes them from the senders' window state, so a crash loses none.
+//!
 //! Window state is stored under the service's state as `<start>/<end>/<key>`, so
 //! `eddy state list` shows open windows, and a restart finds them all. Beside them,
 //! `~event-time/<source>/<partition>` keeps the highest event time read from each source
@@ -40,6 +49,12 @@ pub(crate) struct Windows {
     pub(crate) closed: Vec<(Bounds, Bytes)>,
     /// Session windows: each key's open sessions.
     pub(crate) sessions: HashMap<Bytes, Vec<Bounds>>,
+    /// Per-window flushes collected here: each window's parts by key, `true` once stored.
+    pub(crate) collected: BTreeMap<Bounds, BTreeMap<Bytes, (Value, bool)>>,
+    /// Store keys of flushed parts, to delete at the next snapshot.
+    pub(crate) flushed_parts: Vec<Bytes>,
+    /// The watermark through which each worker closed every window (per-window flushes).
+    closed_through: Vec<i64>,
     /// The last watermark announced by each worker, this one's included.
     watermarks: Vec<i64>,
     /// The minimum of `watermarks` (idle ones left out), as high as it ever was.
@@ -56,6 +71,9 @@ impl Windows {
             dirty: HashSet::new(),
             closed: Vec::new(),
             sessions: HashMap::new(),
+            collected: BTreeMap::new(),
+            flushed_parts: Vec::new(),
+            closed_through: vec![i64::MIN; workers],
             watermarks: vec![i64::MIN; workers],
             effective: i64::MIN,
         }
@@ -82,6 +100,41 @@ impl Windows {
         if let Some(lowest) = self.watermarks.iter().copied().filter(|&w| w != IDLE).min() {
             self.effective = self.effective.max(lowest);
         }
+    }
+
+    /// The watermark through which `worker` said it closed every window.
+    pub(crate) fn closed_through(&self, worker: usize) -> i64 {
+        self.closed_through[worker]
+    }
+
+    /// Records that `worker` closed every window through `watermark`.
+    pub(crate) fn close_through(&mut self, worker: usize, watermark: i64) {
+        self.closed_through[worker] = self.closed_through[worker].max(watermark);
+    }
+
+    /// Adds a worker's part of a closed window to the ones collected here.
+    pub(crate) fn collect(&mut self, bounds: Bounds, part: Vec<(Bytes, Value)>) {
+        let parts = self.collected.entry(bounds).or_default();
+        parts.extend(part.into_iter().map(|(key, state)| (key, (state, false))));
+    }
+
+    /// Removes and returns the next collected window every worker has closed, if any: its
+    /// bounds and its keys' states sorted by key.
+    pub(crate) fn pop_collected(&mut self, grace_ms: i64) -> Option<(Bounds, Vec<(Bytes, Value)>)> {
+        let everyone = self.closed_through.iter().copied().min()?;
+        let (&(end, _), _) = self.collected.first_key_value()?;
+        if end.saturating_add(grace_ms) > everyone {
+            return None;
+        }
+        let (bounds, parts) = self.collected.pop_first()?;
+        let mut states = Vec::with_capacity(parts.len());
+        for (key, (state, stored)) in parts {
+            if stored {
+                self.flushed_parts.push(part_key(bounds, &key));
+            }
+            states.push((key, state));
+        }
+        Some((bounds, states))
     }
 
     /// Removes and returns the next window closed by the watermark, if any: its bounds and
@@ -161,6 +214,25 @@ pub(crate) fn parse_state_key(stored: &[u8]) -> Option<(Bounds, Bytes)> {
     Some(((end, start), Bytes::copy_from_slice(key)))
 }
 
+/// The worker that collects the parts of the window `bounds` for a per-window flush.
+pub(crate) fn collector(bounds: Bounds, workers: usize) -> usize {
+    eddy_types::partition_for_key(&state_key(bounds, b""), workers as u32) as usize
+}
+
+/// The store key of a part of a window waiting at its collector: `~flush/<start>/<end>/<key>`.
+pub(crate) fn part_key(bounds: Bounds, key: &[u8]) -> Bytes {
+    let window = state_key(bounds, key);
+    let mut bytes = Vec::with_capacity(7 + window.len());
+    bytes.extend_from_slice(b"~flush/");
+    bytes.extend_from_slice(&window);
+    Bytes::from(bytes)
+}
+
+/// The bounds and key of a store key written by [`part_key`].
+pub(crate) fn parse_part_key(stored: &[u8]) -> Option<(Bounds, Bytes)> {
+    parse_state_key(stored.strip_prefix(b"~flush/")?)
+}
+
 /// The store key of a source partition's highest event time.
 pub(crate) fn event_time_key(source: u32, partition: u32) -> Bytes {
     Bytes::from(format!("~event-time/{source}/{partition}"))
@@ -191,6 +263,29 @@ mod tests {
         assert_eq!(parse_state_key(b"garbage"), None);
         assert_eq!(parse_event_time_key(&event_time_key(2, 7)), Some((2, 7)));
         assert_eq!(parse_state_key(&event_time_key(2, 7)), None);
+        let part = part_key((10, 0), b"x/y");
+        assert_eq!(parse_part_key(&part), Some(((10, 0), Bytes::from_static(b"x/y"))));
+        assert_eq!(parse_part_key(&state_key((10, 0), b"x")), None);
+        assert_eq!(parse_event_time_key(&part), None);
+    }
+
+    #[test]
+    fn a_collected_window_flushes_once_every_worker_closed_it() {
+        let mut windows = Windows::new(2);
+        let part = |key: &'static str, count: u64| vec![(Bytes::from_static(key.as_bytes()), json!(count))];
+        windows.collect((10, 0), part("b", 2));
+        windows.close_through(0, 10);
+        assert_eq!(windows.pop_collected(0), None, "worker 1 may still send a part");
+        windows.collect((10, 0), part("a", 1));
+        windows.close_through(1, 9);
+        assert_eq!(windows.pop_collected(0), None);
+        windows.close_through(1, 10);
+        let (bounds, states) = windows.pop_collected(0).unwrap();
+        assert_eq!(bounds, (10, 0));
+        assert_eq!(states, [(Bytes::from_static(b"a"), json!(1)), (Bytes::from_static(b"b"), json!(2))]);
+        assert!(windows.flushed_parts.is_empty(), "nothing was stored, nothing to delete");
+        assert_eq!(windows.pop_collected(0), None);
+        assert!(collector((10, 0), 3) < 3);
     }
 
     #[test]

@@ -44,8 +44,8 @@ use crate::shared::Shared;
 use crate::topology::{Service, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
-    Bounds, IDLE, Windows, event_time_key, parse_event_time_key, parse_state_key, state_key,
-    take_overlapping_sessions, window_value,
+    Bounds, IDLE, Windows, collector, event_time_key, parse_event_time_key, parse_part_key, parse_state_key,
+    part_key, state_key, take_overlapping_sessions, window_value,
 };
 use crate::{Error, Result};
 
@@ -64,6 +64,12 @@ pub(crate) enum Message {
     Barrier(u64),
     /// The sender's watermark of a windowed service rose: (service, sender, watermark).
     Watermark(u32, usize, i64),
+    /// The sender's part of a closed window, for the window's collector (per-window flush):
+    /// (service, window, its keys' states).
+    WindowPart(u32, Bounds, Vec<(Bytes, Value)>),
+    /// The sender closed every window of the service through this watermark, and sent its
+    /// parts before: (service, sender, watermark).
+    WindowsClosed(u32, usize, i64),
 }
 
 /// A source partition this worker reads.
@@ -260,12 +266,24 @@ impl Worker {
                 debug_assert_eq!(epoch, self.shared.requested_epoch.load(Ordering::Acquire));
                 self.barriers += 1;
             }
+            // Windows close in the main loop (`advance_watermarks`), never here: closing one
+            // may send a part to its collector, and handling a message never sends.
             Message::Watermark(service, from, watermark) => {
                 if let Some(windows) = self.windows[service as usize].as_mut() {
                     windows.announce(from, watermark);
                 }
+            }
+            Message::WindowPart(service, bounds, part) => {
+                if let Some(windows) = self.windows[service as usize].as_mut() {
+                    windows.collect(bounds, part);
+                }
+            }
+            Message::WindowsClosed(service, from, watermark) => {
+                if let Some(windows) = self.windows[service as usize].as_mut() {
+                    windows.close_through(from, watermark);
+                }
                 let topology = Arc::clone(&self.topology);
-                self.close_windows(&topology, service)?;
+                self.flush_collected(&topology, service)?;
             }
         }
         Ok(())
@@ -728,38 +746,92 @@ impl Worker {
         Ok(())
     }
 
-    /// Flushes every window of `service` the watermark has passed.
+    /// Closes every window of `service` the watermark has passed: runs a per-key flush
+    /// here, or sends this worker's part of a per-window flush to the window's collector.
     fn close_windows(&mut self, topology: &Topology, service: u32) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(window) = &s.window else { return Ok(()) };
+        let per_window = window.flush.per == FlushPer::Window;
+        loop {
+            let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
+            let Some((bounds, states)) = windows.pop_closed(window.grace_ms) else { break };
+            if per_window {
+                let part = match &window.flush.logic {
+                    Logic::Aggregate(plan) => crate::aggregate::top_k_candidates(plan, states, bounds),
+                    _ => states,
+                };
+                let collector = collector(bounds, self.workers);
+                if collector == self.id {
+                    windows.collect(bounds, part);
+                } else {
+                    self.send(collector, Message::WindowPart(service, bounds, part))?;
+                }
+                continue;
+            }
+            let window_json = window_value(bounds);
+            let emitted = self.run_flush(s, window, bounds, states, &window_json);
+            self.emit_flushed(topology, service, bounds, &window_json, emitted)?;
+        }
+        if per_window {
+            let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
+            let through = windows.watermark();
+            if through > windows.closed_through(self.id) {
+                windows.close_through(self.id, through);
+                for target in 0..self.workers {
+                    if target != self.id {
+                        self.send(target, Message::WindowsClosed(service, self.id, through))?;
+                    }
+                }
+            }
+            self.flush_collected(topology, service)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the per-window flush of every window collected here that every worker closed.
+    fn flush_collected(&mut self, topology: &Topology, service: u32) -> Result<()> {
         let s = &topology.services[service as usize];
         let Some(window) = &s.window else { return Ok(()) };
         loop {
             let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
-            let Some((bounds, states)) = windows.pop_closed(window.grace_ms) else { return Ok(()) };
+            let Some((bounds, states)) = windows.pop_collected(window.grace_ms) else { return Ok(()) };
             let window_json = window_value(bounds);
-            let origin =
-                Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
-            let timestamp = bounds.0.saturating_sub(1);
             let emitted = self.run_flush(s, window, bounds, states, &window_json);
-            for (key, result) in emitted {
-                match result {
-                    Ok(Value::Null) => {}
-                    Ok(Value::Array(items)) => {
-                        for value in items {
-                            self.sinks(
-                                topology,
-                                service,
-                                Flow { key: key.clone(), value, timestamp, origin },
-                            )?;
-                        }
+            self.emit_flushed(topology, service, bounds, &window_json, emitted)?;
+        }
+    }
+
+    /// Sends what a window's flush returned to the sinks: nothing for `null`, one record
+    /// per element of a list; a failure goes to the dead letters.
+    fn emit_flushed(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        bounds: Bounds,
+        window_json: &Value,
+        emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)>,
+    ) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(window) = &s.window else { return Ok(()) };
+        let origin =
+            Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
+        let timestamp = bounds.0.saturating_sub(1);
+        for (key, result) in emitted {
+            match result {
+                Ok(Value::Null) => {}
+                Ok(Value::Array(items)) => {
+                    for value in items {
+                        self.sinks(topology, service, Flow { key: key.clone(), value, timestamp, origin })?;
                     }
-                    Ok(value) => self.sinks(topology, service, Flow { key, value, timestamp, origin })?,
-                    Err(reason) => {
-                        let flow = Flow { key, value: window_json.clone(), timestamp, origin };
-                        self.dead_letter(topology, s, &window.flush.origin, &reason, flow);
-                    }
+                }
+                Ok(value) => self.sinks(topology, service, Flow { key, value, timestamp, origin })?,
+                Err(reason) => {
+                    let flow = Flow { key, value: window_json.clone(), timestamp, origin };
+                    self.dead_letter(topology, s, &window.flush.origin, &reason, flow);
                 }
             }
         }
+        Ok(())
     }
 
     /// Runs a closing window's `flush`: what each call returned, with the key it ran for
@@ -838,6 +910,16 @@ impl Worker {
             let (mut restored, mut lowest) = (0, i64::MAX);
             for entry in self.store.list(&s.name, &update.state) {
                 let (stored_key, stored_value) = entry?;
+                if let Some((bounds, key)) = parse_part_key(&stored_key) {
+                    // A part of a per-window flush, waiting at its collector.
+                    if collector(bounds, self.workers) == self.id {
+                        let value = serde_json::from_slice(&stored_value).map_err(|e| {
+                            Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
+                        })?;
+                        windows.collected.entry(bounds).or_default().insert(key, (value, true));
+                    }
+                    continue;
+                }
                 if let Some((source, partition)) = parse_event_time_key(&stored_key) {
                     let time = serde_json::from_slice::<i64>(&stored_value).unwrap_or(i64::MIN);
                     restored += 1;
@@ -966,6 +1048,17 @@ impl Worker {
             }
             for (bounds, key) in windows.closed.drain(..) {
                 deletes.push((service as u32, state_key(bounds, &key)));
+            }
+            for (&bounds, parts) in windows.collected.iter_mut() {
+                for (key, (value, stored)) in parts.iter_mut().filter(|(_, (_, stored))| !*stored) {
+                    let value = serde_json::to_vec(value)
+                        .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                    states.push((service as u32, part_key(bounds, key), value));
+                    *stored = true;
+                }
+            }
+            for key in windows.flushed_parts.drain(..) {
+                deletes.push((service as u32, key));
             }
         }
         for source in &self.sources {
