@@ -54,6 +54,8 @@ pub struct AggregatePlan {
     pub by: Option<Expr>,
     /// How many entries `top-k` emits.
     pub k: usize,
+    /// Whether `top-k` also emits the entries that tie with the `k`-th.
+    pub with_ties: bool,
 }
 
 /// Where a WebAssembly operator's code comes from.

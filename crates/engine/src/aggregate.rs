@@ -51,21 +51,38 @@ pub(crate) fn update(plan: &AggregatePlan, flow: &Flow, key: &Value, state: &Val
 }
 
 /// `top-k`: the window's `k` entries with the largest `by`, as records
-/// `{rank, key, state, window}`; ties go to the smaller key.
+/// `{rank, key, state, window}`; ties go to the smaller key. `with-ties` adds the entries
+/// that tie with the `k`-th, ranked as it is (SQL's `RANK`).
 pub(crate) fn top_k(
     plan: &AggregatePlan,
     states: impl IntoIterator<Item = (Bytes, Value)>,
     window: &Value,
 ) -> Result<Value, String> {
-    let ranked = rank(plan, states, window)?;
-    let top = ranked.into_iter().take(plan.k).enumerate().map(|(index, (_, key, _, state))| {
-        serde_json::json!({"rank": index + 1, "key": key, "state": state, "window": window})
-    });
-    Ok(Value::Array(top.collect()))
+    let mut ranked = rank(plan, states, window)?;
+    ranked.truncate(kept(plan, &ranked));
+    let mut top = Vec::with_capacity(ranked.len());
+    let mut rank_of_previous = (f64::NAN, 0);
+    for (index, (by, key, _, state)) in ranked.into_iter().enumerate() {
+        let rank = if plan.with_ties && by == rank_of_previous.0 { rank_of_previous.1 } else { index + 1 };
+        rank_of_previous = (by, rank);
+        top.push(serde_json::json!({"rank": rank, "key": key, "state": state, "window": window}));
+    }
+    Ok(Value::Array(top))
+}
+
+/// How many of the ranked entries `top-k` keeps: `k`, and with ties those equal to the `k`-th.
+fn kept(plan: &AggregatePlan, ranked: &[(f64, Value, Bytes, Value)]) -> usize {
+    let k = plan.k.min(ranked.len());
+    if !plan.with_ties || k == 0 {
+        return k;
+    }
+    let last = ranked[k - 1].0;
+    k + ranked[k..].iter().take_while(|entry| entry.0 == last).count()
 }
 
 /// A worker's part of a `top-k` over a window whose keys are spread over workers: its own
-/// best `k` entries, which hold every entry of the window's top `k` this worker has. When
+/// best `k` entries (and their ties), which hold every entry of the window's top `k` this
+/// worker has. When
 /// `by` fails, every entry, so that the window's collector reports the failure.
 pub(crate) fn top_k_candidates(
     plan: &AggregatePlan,
@@ -75,7 +92,10 @@ pub(crate) fn top_k_candidates(
     let (end, start) = bounds;
     let window = serde_json::json!({"start": start, "end": end});
     match rank(plan, states.iter().cloned(), &window) {
-        Ok(ranked) => ranked.into_iter().take(plan.k).map(|(_, _, key, state)| (key, state)).collect(),
+        Ok(mut ranked) => {
+            ranked.truncate(kept(plan, &ranked));
+            ranked.into_iter().map(|(_, _, key, state)| (key, state)).collect()
+        }
         Err(_) => states,
     }
 }
@@ -128,7 +148,13 @@ mod tests {
     use crate::flow::Origin;
 
     fn plan(kind: Aggregate, of: Option<&str>) -> AggregatePlan {
-        AggregatePlan { kind, of: of.map(|cel| Expr::compile(cel).unwrap()), by: None, k: 0 }
+        AggregatePlan {
+            kind,
+            of: of.map(|cel| Expr::compile(cel).unwrap()),
+            by: None,
+            k: 0,
+            with_ties: false,
+        }
     }
 
     fn flow(value: Value) -> Flow {
@@ -177,6 +203,7 @@ mod tests {
             of: None,
             by: Some(Expr::compile("state").unwrap()),
             k: 2,
+            with_ties: false,
         };
         let states =
             [("b", 5), ("a", 5), ("c", 9), ("d", 1)].map(|(key, count)| (Bytes::from(key), json!(count)));
@@ -189,5 +216,35 @@ mod tests {
                 {"rank": 2, "key": "a", "state": 5, "window": window},
             ])
         );
+    }
+
+    #[test]
+    fn top_k_with_ties_keeps_every_entry_equal_to_the_kth_and_ranks_ties_alike() {
+        let plan = AggregatePlan {
+            kind: Aggregate::TopK,
+            of: None,
+            by: Some(Expr::compile("state").unwrap()),
+            k: 1,
+            with_ties: true,
+        };
+        let states = || {
+            [("b", 9), ("a", 5), ("c", 9), ("d", 9)]
+                .map(|(key, count)| (Bytes::from(key), json!(count)))
+                .into_iter()
+        };
+        let window = json!({"start": 0, "end": 10});
+        let top = top_k(&plan, states(), &window).unwrap();
+        let ranks: Vec<(u64, &str)> = top
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["rank"].as_u64().unwrap(), entry["key"].as_str().unwrap()))
+            .collect();
+        assert_eq!(ranks, [(1, "b"), (1, "c"), (1, "d")]);
+        let part: Vec<Bytes> =
+            top_k_candidates(&plan, states().collect(), (10, 0)).into_iter().map(|(key, _)| key).collect();
+        assert_eq!(part, ["b", "c", "d"].map(Bytes::from));
+        let plan = AggregatePlan { with_ties: false, k: 2, ..plan };
+        assert_eq!(top_k_candidates(&plan, states().collect(), (10, 0)).len(), 2);
     }
 }

@@ -153,6 +153,10 @@ pub struct Flush {
     /// What `top-k` ranks entries by: a CEL expression over `key`, `state` and `window`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// `top-k` also emits the entries that tie with the `k`-th (as SQL's `WITH TIES`).
+    /// Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_ties: bool,
 }
 
 impl Flush {

@@ -53,7 +53,7 @@ impl Validator<'_> {
             Some(state) => self.aggregate_fits_state(kind, state, path),
         };
         let of = of?;
-        fits.then_some(Logic::Aggregate(AggregatePlan { kind, of, by: None, k: 0 }))
+        fits.then_some(Logic::Aggregate(AggregatePlan { kind, of, by: None, k: 0, with_ties: false }))
     }
 
     fn aggregate_fits_state(&mut self, kind: Aggregate, state: &StatePlan, path: &Path) -> bool {
@@ -90,7 +90,7 @@ impl Validator<'_> {
         fits
     }
 
-    /// `flush: {per: window, aggregate: top-k, k, by}` at `path`.
+    /// `flush: {per: window, aggregate: top-k, k, by, with-ties?}` at `path`.
     pub(super) fn flush_aggregate(&mut self, flush: &Flush, kind: Aggregate, path: &Path) -> Option<Logic> {
         let mut ok = true;
         if kind != Aggregate::TopK {
@@ -142,7 +142,13 @@ impl Validator<'_> {
             }
         };
         let by = by?;
-        ok.then_some(Logic::Aggregate(AggregatePlan { kind, of: None, by: Some(by), k }))
+        ok.then_some(Logic::Aggregate(AggregatePlan {
+            kind,
+            of: None,
+            by: Some(by),
+            k,
+            with_ties: flush.with_ties,
+        }))
     }
 
     /// Reports `of`, `k` or `by` written without an `aggregate`.

@@ -311,7 +311,11 @@ impl Validator<'_> {
                     (Some(kind), [_]) => self.flush_aggregate(flush, kind, &at),
                     _ => {
                         self.stray_aggregate_fields(
-                            &[("k", flush.k.is_some()), ("by", flush.by.is_some())],
+                            &[
+                                ("k", flush.k.is_some()),
+                                ("by", flush.by.is_some()),
+                                ("with-ties", flush.with_ties),
+                            ],
                             &at,
                         );
                         self.logic(&codes, &at, scope)
