@@ -14,8 +14,12 @@
 //! parallel sources (say, source `p` of `P` makes the events numbered `p`, `p + P`, …) whose
 //! union is the single stream.
 //!
-//! What it is not: the Nexmark queries, a rate limiter (timestamps are event time; how fast
-//! events are emitted is up to the caller), or the reference's exact random sequence (the
+//! [`queries`] holds reference answers of the queries Eddy runs, computed straight from the
+//! generator, to check a run's output.
+//!
+//! What it is not: the queries' dataflows (those are `benches/nexmark/qN.yaml`), a rate
+//! limiter (timestamps are event time; how fast events are emitted is up to the caller), or
+//! the reference's exact random sequence (the
 //! choices follow the reference rules, the random numbers come from a faster generator).
 //!
 //! Records are JSON in the shape of the Flink and RisingWave Nexmark tables, all kinds in
@@ -43,6 +47,7 @@ mod config;
 mod event;
 mod generator;
 mod json;
+pub mod queries;
 mod rng;
 
 pub use config::{
