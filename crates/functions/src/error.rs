@@ -60,6 +60,14 @@ pub enum Error {
     /// A thread or the async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Start(std::io::Error),
+    /// A playground port cannot be listened on.
+    #[error("cannot listen on port {port} for the playground ingress or egress: {source}")]
+    Listen {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A bug: something that cannot happen did.
     #[error("internal error: {0}")]
     Internal(String),

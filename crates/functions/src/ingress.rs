@@ -1,6 +1,8 @@
 //! Kafka ingresses on Eddy topics: each partition of each topic an ingress names is read from
 //! the position the last epoch committed (else the ingress's startup position), and each
-//! record becomes one message per target function type, the record key being the id.
+//! record becomes one message per target function type, the record key being the id. The
+//! playground ingress is read the same way from the topic its HTTP side appends to
+//! ([`crate::playground`]), each record naming its target and typename in headers.
 
 use std::sync::Arc;
 
@@ -9,10 +11,10 @@ use eddy_state::StateStore;
 use eddy_statefun::ingress::route_record;
 use eddy_statefun::invocation::Message;
 use eddy_statefun::module::{IngressTopic, KafkaIngress, StartupPosition};
-use eddy_statefun::{Address, Module};
+use eddy_statefun::{Address, Module, TypedValue};
 use eddy_types::Offset;
 
-use crate::{Error, Result};
+use crate::{Error, Result, playground};
 
 /// One partition of one topic of one ingress, and where reading goes on.
 pub(crate) struct IngressPartition {
@@ -24,6 +26,8 @@ pub(crate) struct IngressPartition {
     pub(crate) next: Offset,
     /// Whether `next` moved since the last epoch.
     pub(crate) moved: bool,
+    /// Records of the playground ingress: the target and typename are in their headers.
+    pub(crate) playground: bool,
 }
 
 /// What one read of a partition gave.
@@ -40,12 +44,9 @@ pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec
     for ingress in &module.ingresses {
         let ingress = match ingress {
             eddy_statefun::module::Ingress::Kafka(kafka) => kafka,
-            eddy_statefun::module::Ingress::Playground(playground) => {
-                return Err(Error::Unsupported(format!(
-                    "the playground ingress (HTTP on port {}) is not served yet; use a Kafka ingress, \
-                     whose topics are Eddy topics",
-                    playground.port
-                )));
+            eddy_statefun::module::Ingress::Playground(_) => {
+                partitions.push(open_playground(log, store)?);
+                continue;
             }
         };
         let id = ingress.id.to_string();
@@ -69,11 +70,67 @@ pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec
                     partition,
                     next,
                     moved: false,
+                    playground: false,
                 });
             }
         }
     }
     Ok(partitions)
+}
+
+/// The one partition of the playground ingress topic, created when missing; read from where
+/// the last epoch left it, else from its start (no acknowledged message is skipped).
+fn open_playground(log: &Log, store: &StateStore) -> Result<IngressPartition> {
+    let name = eddy_types::TopicName::new(playground::INGRESS_TOPIC)
+        .map_err(|error| Error::Internal(format!("the playground ingress topic: {error}")))?;
+    let handle = match log.topic(name.as_str()) {
+        Ok(handle) => handle,
+        Err(eddy_log::Error::UnknownTopic(_)) => log.create_topic(&name, TopicConfig::default())?,
+        Err(error) => return Err(error.into()),
+    };
+    let partition = handle.partition(0)?;
+    let next = match store.source_offset(playground::INGRESS_ID, name.as_str(), 0)? {
+        Some(next) => next,
+        None => partition.start_offset(),
+    };
+    let topic = IngressTopic {
+        topic: name,
+        value_type: "io.statefun.playground/message"
+            .parse()
+            .map_err(|error| Error::Internal(format!("the playground typename: {error}")))?,
+        targets: Vec::new(),
+    };
+    Ok(IngressPartition {
+        ingress: playground::INGRESS_ID.to_owned(),
+        topic,
+        partition,
+        next,
+        moved: false,
+        playground: true,
+    })
+}
+
+/// The message a playground ingress record carries: its key is the id, its headers name the
+/// target function type and the value's typename.
+fn route_playground(record: &eddy_log::StoredRecord<'_>) -> std::result::Result<(Address, Message), String> {
+    let header = |name: &str| {
+        record
+            .headers()
+            .find(|(key, _)| *key == name.as_bytes())
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+            .ok_or_else(|| format!("no `{name}` header"))
+    };
+    let function_type = header(playground::TARGET_HEADER)?
+        .parse()
+        .map_err(|error| format!("the target is not a function type: {error}"))?;
+    let typename = header(playground::TYPENAME_HEADER)?;
+    let id = record
+        .key
+        .and_then(|key| std::str::from_utf8(key).ok())
+        .filter(|id| !id.is_empty())
+        .ok_or("no function id in the key")?;
+    let argument = TypedValue::new(typename.to_owned(), bytes::Bytes::copy_from_slice(record.value));
+    Ok((Address { function_type, id: id.to_owned() }, Message { caller: None, argument }))
 }
 
 fn start_position(ingress: &KafkaIngress, topic: &IngressTopic, partition: &Partition) -> Result<Offset> {
@@ -130,6 +187,18 @@ impl IngressPartition {
                     return Ok(read);
                 }
                 read.records += 1;
+                if self.playground {
+                    match route_playground(&record) {
+                        Ok((address, message)) => deliver(address, message),
+                        Err(reason) => {
+                            read.skipped += 1;
+                            tracing::warn!(offset = record.offset, "playground ingress: {reason}; skipped");
+                        }
+                    }
+                    self.next = record.offset + 1;
+                    self.moved = true;
+                    continue;
+                }
                 match route_record(&self.topic, record.key, bytes::Bytes::copy_from_slice(record.value)) {
                     Ok(messages) => {
                         for (address, message) in messages {

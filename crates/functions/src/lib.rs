@@ -41,6 +41,7 @@ mod error;
 mod functions;
 mod handle;
 mod ingress;
+pub mod playground;
 mod restore;
 mod runtime;
 pub mod storage;

@@ -154,7 +154,7 @@ impl Running {
 ///
 /// # Errors
 /// A log or store failure during recovery, damaged runtime entries in the store, or a module
-/// that asks for what is not supported (a playground ingress, a `date` startup position).
+/// that asks for what is not supported (a `date` startup position), or a playground port in use.
 pub fn start(module: &Module, log: Arc<Log>, store: Arc<StateStore>, options: Options) -> Result<Running> {
     start_with(module, log, store, options, |module| Arc::new(RemoteFunctions::new(&module.endpoints)))
 }
@@ -171,6 +171,8 @@ pub fn start_with(
     options: Options,
     make_functions: impl FnOnce(&Module) -> Arc<dyn Functions> + Send + 'static,
 ) -> Result<Running> {
+    // The ports first: a second runtime on the same ports stops before touching anything.
+    let playground = crate::playground::bind(module)?;
     let removed = eddy_engine::roll_back_uncommitted(&log, &store)?;
     if removed > 0 {
         tracing::info!(removed, "removed egress records of an epoch that did not commit");
@@ -188,6 +190,7 @@ pub fn start_with(
     let handle =
         Handle::new(Arc::clone(&log), Arc::clone(&store), Arc::clone(&shutdown), to_committer.clone());
     let module = module.clone();
+    let served = handle.clone();
     let runtime = std::thread::Builder::new()
         .name("eddy-functions".to_owned())
         .spawn(move || {
@@ -198,6 +201,7 @@ pub fn start_with(
                 .build()
                 .map_err(Error::Start)?;
             tokio.block_on(async move {
+                playground.serve(&module, &served)?;
                 let functions = make_functions(&module);
                 let parts = Parts { module, store, ingress, restored, to_committer, acks, shutdown, options };
                 Runtime::new(functions, parts).run().await

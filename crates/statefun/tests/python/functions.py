@@ -9,14 +9,17 @@ shop/inventory   keeps the stock of one item (state `stock`); answers reservatio
 shop/cart        keeps one user's basket (state `basket`); asks the inventory to reserve stock,
                  reports each reservation on `shop/receipts` (topic `receipts`) and the basket on
                  checkout (topic `orders`), then clears it.
+example/person   the playground's greeter: takes an `example/GreetRequest` ({"name": ...}) from
+                 the playground ingress, counts visits (state `visits`) and greets through the
+                 playground egress (topic `greetings`).
 """
 
 import asyncio
 from datetime import timedelta
 
 from aiohttp import web
-from statefun import (IntType, RequestReplyHandler, StatefulFunctions, ValueSpec, kafka_egress_message,
-                      make_json_type, message_builder)
+from statefun import (IntType, RequestReplyHandler, StatefulFunctions, ValueSpec, egress_message_builder,
+                      kafka_egress_message, make_json_type, message_builder)
 
 functions = StatefulFunctions()
 
@@ -86,6 +89,21 @@ def cart(context, message):
         del context.storage.basket
     else:
         raise ValueError(f"unexpected message type {message.value_typename()}")
+
+
+GREET_REQUEST = make_json_type("example/GreetRequest")
+EGRESS_RECORD = make_json_type("io.statefun.playground/EgressRecord")
+
+
+@functions.bind(typename="example/person", specs=[ValueSpec(name="visits", type=IntType)])
+def person(context, message):
+    request = message.as_type(GREET_REQUEST)
+    visits = (context.storage.visits or 0) + 1
+    context.storage.visits = visits
+    greeting = f"Hello {request['name']}, visit number {visits}"
+    context.send_egress(egress_message_builder(target_typename="io.statefun.playground/egress",
+                                               value={"topic": "greetings", "payload": greeting},
+                                               value_type=EGRESS_RECORD))
 
 
 handler = RequestReplyHandler(functions)

@@ -1,0 +1,275 @@
+//! The playground ingress and egress over HTTP, as Statefun's playground serves them, so its
+//! examples run unchanged:
+//!
+//! ```text
+//! curl -X PUT -H "Content-Type: application/vnd.example/GreetRequest" -d '{"name": "Bob"}' \
+//!      localhost:8090/example/person/Bob
+//! curl -X GET localhost:8091/greetings
+//! ```
+//!
+//! - Ingress (`port`, default 8090): `PUT` or `POST /{namespace}/{type}/{id}`, the payload as
+//!   body, its typename in `Content-Type: application/vnd.<typename>`. The message is appended
+//!   to the topic [`INGRESS_TOPIC`] (key: the id; headers: the target function type and the
+//!   typename) and the request is answered `200` once the record is durable. The runtime
+//!   reads that topic like a Kafka ingress, so an acknowledged message is never lost and
+//!   takes effect once.
+//! - Egress (`port`, default 8091): `GET /{topic}` answers the next record of an egress topic
+//!   (the payload, as the function sent it), or `204 No Content` when there is none yet. Each
+//!   topic is read once per process, from its start.
+//!
+//! Both listen on 127.0.0.1. A bad request gets a `4xx` whose body says what is wrong.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use eddy_statefun::{FunctionType, Module};
+use eddy_types::{Header, Record};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use crate::handle::Handle;
+use crate::{Error, Result};
+
+/// The topic playground ingress messages are kept in before the runtime reads them.
+pub const INGRESS_TOPIC: &str = "playground-ingress";
+/// The id the playground ingress's read positions are stored under.
+pub(crate) const INGRESS_ID: &str = "io.statefun.playground/ingress";
+/// The header naming a playground message's target function type.
+pub(crate) const TARGET_HEADER: &str = "statefun-target";
+/// The header naming a playground message's typename.
+pub(crate) const TYPENAME_HEADER: &str = "statefun-typename";
+
+/// The largest request body the ingress takes.
+const MAX_BODY: usize = 4 << 20;
+
+/// Binds the ports a module's playground ingress and egress listen on, so that a port in use
+/// fails the start rather than a request later.
+pub(crate) fn bind(module: &Module) -> Result<Listeners> {
+    let listen = |port: u16| {
+        TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+            .map_err(|source| Error::Listen { port, source })
+    };
+    let mut listeners = Listeners::default();
+    for ingress in &module.ingresses {
+        if let eddy_statefun::module::Ingress::Playground(playground) = ingress {
+            listeners.ingress = Some(listen(playground.port)?);
+        }
+    }
+    for egress in &module.egresses {
+        if let eddy_statefun::module::Egress::Playground(playground) = egress {
+            listeners.egress = Some(listen(playground.port)?);
+        }
+    }
+    Ok(listeners)
+}
+
+/// The bound, not yet served, playground ports.
+#[derive(Debug, Default)]
+pub(crate) struct Listeners {
+    ingress: Option<TcpListener>,
+    egress: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Serves the ports on the current tokio runtime until it stops.
+    pub(crate) fn serve(self, module: &Module, handle: &Handle) -> Result<()> {
+        if let Some(listener) = self.ingress {
+            let ingress = Arc::new(Ingress { module: module.clone(), handle: handle.clone() });
+            spawn_server(listener, move |request| {
+                let ingress = Arc::clone(&ingress);
+                async move { ingress.handle(request).await }
+            })?;
+        }
+        if let Some(listener) = self.egress {
+            let egress = Arc::new(Egress { handle: handle.clone(), next: Mutex::new(HashMap::new()) });
+            spawn_server(listener, move |request| {
+                let egress = Arc::clone(&egress);
+                async move { egress.handle(&request) }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn spawn_server<F, Fut>(listener: TcpListener, handler: F) -> Result<()>
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Start)?;
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "playground: cannot accept a connection");
+                    continue;
+                }
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handler(request).await) }
+                });
+                if let Err(error) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(%error, "playground: connection ended");
+                }
+            });
+        }
+    });
+    Ok(())
+}
+
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+}
+
+/// The ingress side: requests in, records on [`INGRESS_TOPIC`].
+struct Ingress {
+    module: Module,
+    handle: Handle,
+}
+
+impl Ingress {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if !matches!(*request.method(), Method::PUT | Method::POST) {
+            return respond(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "send a message with PUT or POST /{namespace}/{type}/{id}\n",
+            );
+        }
+        let record = match self.record(request.uri().path(), request.headers()) {
+            Ok(record) => record,
+            Err((status, reason)) => return respond(status, format!("{reason}\n")),
+        };
+        let body = match http_body_util::Limited::new(request.into_body(), MAX_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(error) => {
+                return respond(StatusCode::PAYLOAD_TOO_LARGE, format!("cannot read the body: {error}\n"));
+            }
+        };
+        let record = Record { value: body, ..record };
+        let handle = self.handle.clone();
+        match tokio::task::spawn_blocking(move || handle.produce(INGRESS_TOPIC, 0, vec![record])).await {
+            Ok(Ok(_)) => respond(StatusCode::OK, ""),
+            Ok(Err(error)) => respond(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")),
+            Err(error) => respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
+        }
+    }
+
+    /// The record for a message to `path`, without its value; or the status and reason to
+    /// refuse it with.
+    fn record(
+        &self,
+        path: &str,
+        headers: &hyper::HeaderMap,
+    ) -> std::result::Result<Record, (StatusCode, String)> {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let [namespace, name, id] = parts[..] else {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("`{path}` is not /{{namespace}}/{{type}}/{{id}}, the address of a function"),
+            ));
+        };
+        if namespace.is_empty() || name.is_empty() || id.is_empty() {
+            return Err((StatusCode::NOT_FOUND, format!("`{path}` has an empty namespace, type or id")));
+        }
+        let function_type: FunctionType = format!("{namespace}/{name}").parse().map_err(|error| {
+            (StatusCode::NOT_FOUND, format!("`{namespace}/{name}` is not a function type: {error}"))
+        })?;
+        if self.module.endpoint_for(&function_type).is_none() {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("no endpoint of the module serves `{function_type}`"),
+            ));
+        }
+        let content_type = headers.get(hyper::header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+        let Some(typename) = content_type.and_then(|value| value.strip_prefix("application/vnd.")) else {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type must be `application/vnd.<typename>` (e.g. application/vnd.example/GreetRequest), \
+                     not `{}`",
+                    content_type.unwrap_or("")
+                ),
+            ));
+        };
+        if !typename.contains('/') {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("`{typename}` is not a typename: expected `<namespace>/<name>`"),
+            ));
+        }
+        Ok(Record {
+            key: Some(Bytes::copy_from_slice(id.as_bytes())),
+            value: Bytes::new(),
+            timestamp: now_millis(),
+            headers: vec![
+                Header { name: TARGET_HEADER.to_owned(), value: Bytes::from(function_type.to_string()) },
+                Header {
+                    name: TYPENAME_HEADER.to_owned(),
+                    value: Bytes::copy_from_slice(typename.as_bytes()),
+                },
+            ],
+        })
+    }
+}
+
+/// The egress side: the next record of a topic per `GET`.
+struct Egress {
+    handle: Handle,
+    /// Per topic, per partition, the next offset to answer.
+    next: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+impl Egress {
+    fn handle(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.method() != Method::GET {
+            return respond(StatusCode::METHOD_NOT_ALLOWED, "read an egress topic with GET /{topic}\n");
+        }
+        let topic = request.uri().path().trim_start_matches('/');
+        let Ok(handle) = self.handle.log().topic(topic) else {
+            return respond(StatusCode::NOT_FOUND, format!("no egress topic `{topic}` (yet)\n"));
+        };
+        let partitions = match handle.partitions() {
+            Ok(partitions) => partitions,
+            Err(error) => return respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
+        };
+        let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let positions = next
+            .entry(topic.to_owned())
+            .or_insert_with(|| partitions.iter().map(|partition| partition.start_offset()).collect());
+        for (partition, position) in partitions.iter().zip(positions.iter_mut()) {
+            if *position >= partition.committed_end() {
+                continue;
+            }
+            let batches = match partition.read(*position, 64 << 10) {
+                Ok(batches) => batches,
+                Err(error) => return respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
+            };
+            if let Some(record) =
+                batches.iter().flat_map(|batch| batch.records()).find(|r| r.offset >= *position)
+            {
+                *position = record.offset + 1;
+                return respond(StatusCode::OK, Bytes::copy_from_slice(record.value));
+            }
+        }
+        respond(StatusCode::NO_CONTENT, "")
+    }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
