@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    build::BuildArgs, consume::ConsumeArgs, produce::ProduceArgs, run::RunArgs, state::StateCommand,
-    topic::TopicCommand,
+    build::BuildArgs, consume::ConsumeArgs, invoke::InvokeArgs, produce::ProduceArgs, run::RunArgs,
+    state::StateCommand, topic::TopicCommand,
 };
 
 /// Eddy: event-driven stateful apps in a single binary.
@@ -39,6 +39,8 @@ pub(crate) enum Command {
     /// Read the committed state of a dataflow's services.
     #[command(subcommand)]
     State(StateCommand),
+    /// Send a message to a stateful function of a module (`eddy run module.yaml`).
+    Invoke(InvokeArgs),
 }
 
 #[cfg(test)]

@@ -9,14 +9,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::Eddy;
+use common::{Eddy, PythonFunctions};
 use eddy_log::{Log, Options, TopicConfig};
 use eddy_types::{Record, TopicName, partition_for_key};
 
@@ -24,36 +22,6 @@ const USERS: usize = 40;
 const VISITS: usize = 250;
 const KILLS: usize = 6;
 const SEED: u64 = 0x0f00_d5ee_d123;
-
-/// The Python functions, killed when dropped.
-struct PythonFunctions {
-    child: Child,
-    port: u16,
-}
-
-impl PythonFunctions {
-    fn start() -> Self {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../statefun/tests/python/functions.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 with `pip install apache-flink-statefun aiohttp`");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("PORT ").and_then(|port| port.parse().ok());
-        let port = port.unwrap_or_else(|| panic!("expected `PORT <n>` from the functions, got `{line}`"));
-        Self { child, port }
-    }
-}
-
-impl Drop for PythonFunctions {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A small deterministic generator for the kill times (xorshift64*).
 struct Rng(u64);

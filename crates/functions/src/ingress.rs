@@ -1,8 +1,9 @@
 //! Kafka ingresses on Eddy topics: each partition of each topic an ingress names is read from
 //! the position the last epoch committed (else the ingress's startup position), and each
-//! record becomes one message per target function type, the record key being the id. The
-//! playground ingress is read the same way from the topic its HTTP side appends to
-//! ([`crate::playground`]), each record naming its target and typename in headers.
+//! record becomes one message per target function type, the record key being the id. Every
+//! module also reads the topic of messages sent from outside (the playground ingress's HTTP
+//! side and `eddy invoke`, see [`crate::playground`]), each record naming its target and
+//! typename in headers.
 
 use std::sync::Arc;
 
@@ -26,8 +27,8 @@ pub(crate) struct IngressPartition {
     pub(crate) next: Offset,
     /// Whether `next` moved since the last epoch.
     pub(crate) moved: bool,
-    /// Records of the playground ingress: the target and typename are in their headers.
-    pub(crate) playground: bool,
+    /// Records of the invocations topic: the target and typename are in their headers.
+    pub(crate) invocations: bool,
 }
 
 /// What one read of a partition gave.
@@ -40,14 +41,10 @@ pub(crate) struct Read {
 
 /// The ingress partitions of `module`, positioned.
 pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec<IngressPartition>> {
-    let mut partitions = Vec::new();
+    let mut partitions = vec![open_invocations(log, store)?];
     for ingress in &module.ingresses {
-        let ingress = match ingress {
-            eddy_statefun::module::Ingress::Kafka(kafka) => kafka,
-            eddy_statefun::module::Ingress::Playground(_) => {
-                partitions.push(open_playground(log, store)?);
-                continue;
-            }
+        let eddy_statefun::module::Ingress::Kafka(ingress) = ingress else {
+            continue; // the playground ingress appends to the invocations topic
         };
         let id = ingress.id.to_string();
         for topic in &ingress.topics {
@@ -70,7 +67,7 @@ pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec
                     partition,
                     next,
                     moved: false,
-                    playground: false,
+                    invocations: false,
                 });
             }
         }
@@ -78,39 +75,39 @@ pub(crate) fn open(module: &Module, log: &Log, store: &StateStore) -> Result<Vec
     Ok(partitions)
 }
 
-/// The one partition of the playground ingress topic, created when missing; read from where
-/// the last epoch left it, else from its start (no acknowledged message is skipped).
-fn open_playground(log: &Log, store: &StateStore) -> Result<IngressPartition> {
-    let name = eddy_types::TopicName::new(playground::INGRESS_TOPIC)
-        .map_err(|error| Error::Internal(format!("the playground ingress topic: {error}")))?;
+/// The one partition of the invocations topic, created when missing; read from where the
+/// last epoch left it, else from its start (no acknowledged message is skipped).
+fn open_invocations(log: &Log, store: &StateStore) -> Result<IngressPartition> {
+    let name = eddy_types::TopicName::new(playground::INVOCATIONS_TOPIC)
+        .map_err(|error| Error::Internal(format!("the invocations topic: {error}")))?;
     let handle = match log.topic(name.as_str()) {
         Ok(handle) => handle,
         Err(eddy_log::Error::UnknownTopic(_)) => log.create_topic(&name, TopicConfig::default())?,
         Err(error) => return Err(error.into()),
     };
     let partition = handle.partition(0)?;
-    let next = match store.source_offset(playground::INGRESS_ID, name.as_str(), 0)? {
+    let next = match store.source_offset(playground::INVOCATIONS_ID, name.as_str(), 0)? {
         Some(next) => next,
         None => partition.start_offset(),
     };
     let topic = IngressTopic {
         topic: name,
-        value_type: "io.statefun.playground/message"
+        value_type: "io.eddy/invocation"
             .parse()
-            .map_err(|error| Error::Internal(format!("the playground typename: {error}")))?,
+            .map_err(|error| Error::Internal(format!("the invocations typename: {error}")))?,
         targets: Vec::new(),
     };
     Ok(IngressPartition {
-        ingress: playground::INGRESS_ID.to_owned(),
+        ingress: playground::INVOCATIONS_ID.to_owned(),
         topic,
         partition,
         next,
         moved: false,
-        playground: true,
+        invocations: true,
     })
 }
 
-/// The message a playground ingress record carries: its key is the id, its headers name the
+/// The message an invocations record carries: its key is the id, its headers name the
 /// target function type and the value's typename.
 fn route_playground(record: &eddy_log::StoredRecord<'_>) -> std::result::Result<(Address, Message), String> {
     let header = |name: &str| {
@@ -187,12 +184,12 @@ impl IngressPartition {
                     return Ok(read);
                 }
                 read.records += 1;
-                if self.playground {
+                if self.invocations {
                     match route_playground(&record) {
                         Ok((address, message)) => deliver(address, message),
                         Err(reason) => {
                             read.skipped += 1;
-                            tracing::warn!(offset = record.offset, "playground ingress: {reason}; skipped");
+                            tracing::warn!(offset = record.offset, "invocations topic: {reason}; skipped");
                         }
                     }
                     self.next = record.offset + 1;

@@ -9,10 +9,10 @@
 //!
 //! - Ingress (`port`, default 8090): `PUT` or `POST /{namespace}/{type}/{id}`, the payload as
 //!   body, its typename in `Content-Type: application/vnd.<typename>`. The message is appended
-//!   to the topic [`INGRESS_TOPIC`] (key: the id; headers: the target function type and the
-//!   typename) and the request is answered `200` once the record is durable. The runtime
-//!   reads that topic like a Kafka ingress, so an acknowledged message is never lost and
-//!   takes effect once.
+//!   to the topic [`INVOCATIONS_TOPIC`] ([`invocation`]: key the id, headers the target
+//!   function type and the typename) and the request is answered `200` once the record is
+//!   durable. The runtime reads that topic like a Kafka ingress, so an acknowledged message is
+//!   never lost and takes effect once. `eddy invoke` appends to the same topic.
 //! - Egress (`port`, default 8091): `GET /{topic}` answers the next record of an egress topic
 //!   (the payload, as the function sent it), or `204 No Content` when there is none yet. Each
 //!   topic is read once per process, from its start.
@@ -35,10 +35,11 @@ use hyper_util::rt::TokioIo;
 use crate::handle::Handle;
 use crate::{Error, Result};
 
-/// The topic playground ingress messages are kept in before the runtime reads them.
-pub const INGRESS_TOPIC: &str = "playground-ingress";
-/// The id the playground ingress's read positions are stored under.
-pub(crate) const INGRESS_ID: &str = "io.statefun.playground/ingress";
+/// The topic messages sent to a function from outside (the playground ingress, `eddy
+/// invoke`) are kept in until the runtime reads them. Every module reads it.
+pub const INVOCATIONS_TOPIC: &str = "statefun.invocations";
+/// The id the read positions of [`INVOCATIONS_TOPIC`] are stored under.
+pub(crate) const INVOCATIONS_ID: &str = "io.statefun.playground/ingress";
 /// The header naming a playground message's target function type.
 pub(crate) const TARGET_HEADER: &str = "statefun-target";
 /// The header naming a playground message's typename.
@@ -162,7 +163,7 @@ impl Ingress {
         };
         let record = Record { value: body, ..record };
         let handle = self.handle.clone();
-        match tokio::task::spawn_blocking(move || handle.produce(INGRESS_TOPIC, 0, vec![record])).await {
+        match tokio::task::spawn_blocking(move || handle.produce(INVOCATIONS_TOPIC, 0, vec![record])).await {
             Ok(Ok(_)) => respond(StatusCode::OK, ""),
             Ok(Err(error)) => respond(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")),
             Err(error) => respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
@@ -224,6 +225,20 @@ impl Ingress {
                 },
             ],
         })
+    }
+}
+
+/// The record of [`INVOCATIONS_TOPIC`] that sends a message of type `typename` with `value`
+/// to the function `function_type` with id `id`.
+pub fn invocation(function_type: &FunctionType, id: &str, typename: &str, value: Bytes) -> Record {
+    Record {
+        key: Some(Bytes::copy_from_slice(id.as_bytes())),
+        value,
+        timestamp: now_millis(),
+        headers: vec![
+            Header { name: TARGET_HEADER.to_owned(), value: Bytes::from(function_type.to_string()) },
+            Header { name: TYPENAME_HEADER.to_owned(), value: Bytes::copy_from_slice(typename.as_bytes()) },
+        ],
     }
 }
 

@@ -125,6 +125,9 @@ pub fn for_each_expected(
     state.close(query, watermark, &mut emit);
 }
 
+/// q7's best bid of an auction: `(price, dateTime, bidder, extra)`.
+type BestBid = (u64, i64, u64, String);
+
 /// What the windowed and joined queries keep while reading.
 #[derive(Default)]
 struct QueryState {
@@ -133,8 +136,8 @@ struct QueryState {
     auctions_by_seller: HashMap<u64, Vec<u64>>,
     /// q5: bids per auction per window `(end, start)`.
     counts: BTreeMap<(i64, i64), HashMap<u64, u64>>,
-    /// q7: per window end, per auction, the best bid `(price, dateTime, bidder, extra)`.
-    best: BTreeMap<i64, HashMap<u64, (u64, i64, u64, String)>>,
+    /// q7: per window end, per auction, the best bid.
+    best: BTreeMap<i64, HashMap<u64, BestBid>>,
     /// q8: per window start, persons (id → name) and sellers.
     joined: BTreeMap<i64, (HashMap<u64, String>, Vec<u64>)>,
 }
@@ -247,7 +250,7 @@ impl QueryState {
 
 /// q7's order among one auction's bids: the higher price, then the earlier time, then the
 /// smaller bidder.
-fn beats(candidate: &(u64, i64, u64, String), current: &(u64, i64, u64, String)) -> bool {
+fn beats(candidate: &BestBid, current: &BestBid) -> bool {
     (candidate.0, std::cmp::Reverse(candidate.1), std::cmp::Reverse(candidate.2))
         > (current.0, std::cmp::Reverse(current.1), std::cmp::Reverse(current.2))
 }

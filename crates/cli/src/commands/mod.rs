@@ -2,6 +2,7 @@
 
 pub(crate) mod build;
 pub(crate) mod consume;
+pub(crate) mod invoke;
 pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod state;
@@ -25,6 +26,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => build::run(data_dir, &args),
         Command::Run(args) => run::run(data_dir, &args),
         Command::State(command) => state::run(data_dir, command),
+        Command::Invoke(args) => invoke::run(data_dir, &args),
     }
 }
 

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use std::{
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Child, Command, Output, Stdio},
 };
 
 use tempfile::TempDir;
@@ -157,5 +158,38 @@ pub(crate) fn lines(output: &[u8]) -> Vec<&[u8]> {
             assert!(output.is_empty(), "consumer output does not end with a newline");
             Vec::new()
         }
+    }
+}
+
+/// The Python SDK's functions (`crates/statefun/tests/python/functions.py`) on a free port,
+/// killed when dropped.
+pub(crate) struct PythonFunctions {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub(crate) port: u16,
+}
+
+impl PythonFunctions {
+    pub(crate) fn start() -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../statefun/tests/python/functions.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with `pip install apache-flink-statefun aiohttp`");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("the functions' stdout is piped");
+        BufReader::new(stdout).read_line(&mut line).expect("the functions print their port");
+        let port = line.trim().strip_prefix("PORT ").and_then(|port| port.parse().ok());
+        let port = port.unwrap_or_else(|| panic!("expected `PORT <n>` from the functions, got `{line}`"));
+        Self { child, port }
+    }
+}
+
+impl Drop for PythonFunctions {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
