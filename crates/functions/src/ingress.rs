@@ -127,7 +127,18 @@ fn route_playground(record: &eddy_log::StoredRecord<'_>) -> std::result::Result<
         .filter(|id| !id.is_empty())
         .ok_or("no function id in the key")?;
     let argument = TypedValue::new(typename.to_owned(), bytes::Bytes::copy_from_slice(record.value));
-    Ok((Address { function_type, id: id.to_owned() }, Message { caller: None, argument }))
+    // A request waiting for its reply is the caller, so that the function answers it as it
+    // would answer another function.
+    let caller = match header(playground::REPLY_HEADER) {
+        Ok(token) => Some(Address {
+            function_type: playground::REPLY_TYPE
+                .parse()
+                .map_err(|error| format!("the reply type: {error}"))?,
+            id: token.to_owned(),
+        }),
+        Err(_) => None,
+    };
+    Ok((Address { function_type, id: id.to_owned() }, Message { caller, argument }))
 }
 
 fn start_position(ingress: &KafkaIngress, topic: &IngressTopic, partition: &Partition) -> Result<Offset> {

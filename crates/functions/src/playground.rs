@@ -13,6 +13,11 @@
 //!   function type and the typename) and the request is answered `200` once the record is
 //!   durable. The runtime reads that topic like a Kafka ingress, so an acknowledged message is
 //!   never lost and takes effect once. `eddy invoke` appends to the same topic.
+//! - Request-reply: `POST /{namespace}/{type}/{id}?reply` sends the same message with a caller,
+//!   the address `eddy.http/reply/<token>`, and waits (30 s at most, then `504`) for the
+//!   function to send a message back to its caller, as Statefun functions answer one another.
+//!   The reply is the response (`Content-Type: application/vnd.<its typename>`), sent once the
+//!   epoch that holds it has committed: an answer never reflects state that could be lost.
 //! - Egress (`port`, default 8091): `GET /{topic}` answers the next record of an egress topic
 //!   (the payload, as the function sent it), or `204 No Content` when there is none yet. Each
 //!   topic is read once per process, from its start.
@@ -44,6 +49,55 @@ pub(crate) const INVOCATIONS_ID: &str = "io.statefun.playground/ingress";
 pub(crate) const TARGET_HEADER: &str = "statefun-target";
 /// The header naming a playground message's typename.
 pub(crate) const TYPENAME_HEADER: &str = "statefun-typename";
+
+/// The header carrying the token of a request waiting for its reply.
+pub(crate) const REPLY_HEADER: &str = "statefun-reply-to";
+/// The function type of the callers that stand for waiting HTTP requests.
+pub const REPLY_TYPE: &str = "eddy.http/reply";
+/// How long a request waits for its reply.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Requests waiting for their reply, by token.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Replies {
+    waiting: Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<eddy_statefun::TypedValue>>>>,
+}
+
+impl Replies {
+    fn wait(&self, token: &str) -> tokio::sync::oneshot::Receiver<eddy_statefun::TypedValue> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        self.lock().insert(token.to_owned(), sender);
+        receiver
+    }
+
+    fn forget(&self, token: &str) {
+        self.lock().remove(token);
+    }
+
+    /// Answers the request waiting under `token`, if it still waits.
+    pub(crate) fn answer(&self, token: &str, reply: eddy_statefun::TypedValue) {
+        match self.lock().remove(token) {
+            Some(waiting) => drop(waiting.send(reply)),
+            None => tracing::debug!(token, "a reply for a request that no longer waits"),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, tokio::sync::oneshot::Sender<eddy_statefun::TypedValue>>>
+    {
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A token no other request of this or another run has.
+fn reply_token() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let count = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{nanos:x}-{count}", std::process::id())
+}
 
 /// The largest request body the ingress takes.
 const MAX_BODY: usize = 4 << 20;
@@ -79,9 +133,13 @@ pub(crate) struct Listeners {
 
 impl Listeners {
     /// Serves the ports on the current tokio runtime until it stops.
-    pub(crate) fn serve(self, module: &Module, handle: &Handle) -> Result<()> {
+    pub(crate) fn serve(self, module: &Module, handle: &Handle, replies: &Replies) -> Result<()> {
         if let Some(listener) = self.ingress {
-            let ingress = Arc::new(Ingress { module: module.clone(), handle: handle.clone() });
+            let ingress = Arc::new(Ingress {
+                module: module.clone(),
+                handle: handle.clone(),
+                replies: replies.clone(),
+            });
             spawn_server(listener, move |request| {
                 let ingress = Arc::clone(&ingress);
                 async move { ingress.handle(request).await }
@@ -141,6 +199,7 @@ fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> 
 struct Ingress {
     module: Module,
     handle: Handle,
+    replies: Replies,
 }
 
 impl Ingress {
@@ -151,10 +210,15 @@ impl Ingress {
                 "send a message with PUT or POST /{namespace}/{type}/{id}\n",
             );
         }
-        let record = match self.record(request.uri().path(), request.headers()) {
+        let mut record = match self.record(request.uri().path(), request.headers()) {
             Ok(record) => record,
             Err((status, reason)) => return respond(status, format!("{reason}\n")),
         };
+        let wants_reply = request.uri().query().is_some_and(|query| query.split('&').any(|q| q == "reply"));
+        let token = wants_reply.then(reply_token);
+        if let Some(token) = &token {
+            record.headers.push(Header { name: REPLY_HEADER.to_owned(), value: Bytes::from(token.clone()) });
+        }
         let body = match http_body_util::Limited::new(request.into_body(), MAX_BODY).collect().await {
             Ok(body) => body.to_bytes(),
             Err(error) => {
@@ -162,11 +226,41 @@ impl Ingress {
             }
         };
         let record = Record { value: body, ..record };
+        let reply = token.as_deref().map(|token| self.replies.wait(token));
         let handle = self.handle.clone();
-        match tokio::task::spawn_blocking(move || handle.produce(INVOCATIONS_TOPIC, 0, vec![record])).await {
-            Ok(Ok(_)) => respond(StatusCode::OK, ""),
-            Ok(Err(error)) => respond(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")),
-            Err(error) => respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
+        let produced =
+            tokio::task::spawn_blocking(move || handle.produce(INVOCATIONS_TOPIC, 0, vec![record])).await;
+        let failed = match produced {
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => Some(respond(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n"))),
+            Err(error) => Some(respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n"))),
+        };
+        let (Some(token), Some(reply)) = (token, reply) else {
+            return failed.unwrap_or_else(|| respond(StatusCode::OK, ""));
+        };
+        if let Some(failed) = failed {
+            self.replies.forget(&token);
+            return failed;
+        }
+        match tokio::time::timeout(REPLY_TIMEOUT, reply).await {
+            Ok(Ok(value)) => {
+                let mut response = respond(StatusCode::OK, value.value.unwrap_or_default());
+                if let Ok(content_type) = format!("application/vnd.{}", value.typename).parse() {
+                    response.headers_mut().insert(hyper::header::CONTENT_TYPE, content_type);
+                }
+                response
+            }
+            Ok(Err(_)) => respond(StatusCode::SERVICE_UNAVAILABLE, "the runtime stopped before the reply\n"),
+            Err(_) => {
+                self.replies.forget(&token);
+                respond(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "the message was delivered, but the function sent no reply to its caller within {} s\n",
+                        REPLY_TIMEOUT.as_secs()
+                    ),
+                )
+            }
         }
     }
 

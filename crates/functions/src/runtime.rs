@@ -45,6 +45,7 @@ use crate::egress::{EgressRecord, Egresses};
 use crate::functions::{Functions, InvokeError};
 use crate::handle::Handle;
 use crate::ingress::{self, IngressPartition};
+use crate::playground::Replies;
 use crate::restore::{self, Restored};
 use crate::storage::{
     DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value, encode_value,
@@ -191,6 +192,10 @@ pub fn start_with(
         Handle::new(Arc::clone(&log), Arc::clone(&store), Arc::clone(&shutdown), to_committer.clone());
     let module = module.clone();
     let served = handle.clone();
+    let replies = Replies::default();
+    let reply_type: FunctionType = crate::playground::REPLY_TYPE
+        .parse()
+        .map_err(|error| Error::Internal(format!("the reply type: {error}")))?;
     let runtime = std::thread::Builder::new()
         .name("eddy-functions".to_owned())
         .spawn(move || {
@@ -201,9 +206,20 @@ pub fn start_with(
                 .build()
                 .map_err(Error::Start)?;
             tokio.block_on(async move {
-                playground.serve(&module, &served)?;
+                playground.serve(&module, &served, &replies)?;
                 let functions = make_functions(&module);
-                let parts = Parts { module, store, ingress, restored, to_committer, acks, shutdown, options };
+                let parts = Parts {
+                    module,
+                    store,
+                    ingress,
+                    restored,
+                    to_committer,
+                    acks,
+                    shutdown,
+                    options,
+                    replies,
+                    reply_type,
+                };
                 Runtime::new(functions, parts).run().await
             })
         })
@@ -221,6 +237,8 @@ struct Parts {
     acks: UnboundedReceiver<Result<Committed>>,
     shutdown: Arc<Shutdown>,
     options: Options,
+    replies: Replies,
+    reply_type: FunctionType,
 }
 
 type CallResult = (Address, Result<FromFunction, InvokeError>);
@@ -253,6 +271,13 @@ struct Runtime {
     shutdown: Arc<Shutdown>,
     options: Options,
     summary: RunSummary,
+    /// Requests waiting for a reply, and the callers' function type that stands for them.
+    replies: Replies,
+    reply_type: FunctionType,
+    /// Replies sent since the last epoch was captured, then those of the epoch committing:
+    /// a request gets its reply once the reply's epoch has committed.
+    unsent_replies: Vec<(String, TypedValue)>,
+    committing_replies: Vec<(String, TypedValue)>,
 }
 
 impl Runtime {
@@ -289,6 +314,10 @@ impl Runtime {
             shutdown: parts.shutdown,
             options: parts.options,
             summary: RunSummary::default(),
+            replies: parts.replies,
+            reply_type: parts.reply_type,
+            unsent_replies: Vec::new(),
+            committing_replies: Vec::new(),
         }
     }
 
@@ -328,6 +357,9 @@ impl Runtime {
                 ack = self.acks.recv() => {
                     let committed = ack.ok_or(Error::Stopped)??;
                     committing = false;
+                    for (token, reply) in std::mem::take(&mut self.committing_replies) {
+                        self.replies.answer(&token, reply);
+                    }
                     self.summary.epochs += 1;
                     self.summary.egress_records += committed.egress_records as u64;
                     if final_sent {
@@ -398,6 +430,11 @@ impl Runtime {
     }
 
     fn deliver(&mut self, target: Address, message: Message) -> Result<()> {
+        if target.function_type == self.reply_type {
+            // An answer to a waiting HTTP request, not a function to call.
+            self.unsent_replies.push((target.id, message.argument));
+            return Ok(());
+        }
         self.touched.insert(target.clone());
         match self.invocations.enqueue(target, message) {
             Enqueued::Send(batch) => self.dispatch(batch),
@@ -510,6 +547,7 @@ impl Runtime {
     /// Everything changed since the last epoch, for the committer.
     fn capture(&mut self, last: bool) -> Result<EpochWrites> {
         let mut writes = EpochWrites { last, ..EpochWrites::default() };
+        self.committing_replies.append(&mut self.unsent_replies);
         for (address, name) in self.dirty.drain() {
             let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
             writes.state.push(StateWrite {

@@ -1,7 +1,8 @@
 //! The playground ingress and egress over real HTTP, with the Python SDK's `example/person`
 //! behind them, as Statefun's playground examples use them: `PUT /example/person/<id>` with
 //! `Content-Type: application/vnd.example/GreetRequest`, then `GET /greetings`. Bad requests
-//! get a 4xx saying why; state carries over a restart.
+//! get a 4xx saying why; `?reply` waits for the function's answer to its caller; state carries
+//! over a restart.
 
 #![allow(clippy::unwrap_used)]
 
@@ -101,6 +102,19 @@ spec:
     assert_eq!(got, ["Hello Ann, visit number 1", "Hello Bob, visit number 1", "Hello Bob, visit number 2"]);
     assert_eq!(http(egress, "GET", "/greetings", None, "").0, 204, "nothing more to read");
 
+    // Request-reply: the request is the caller, and the function's message back is the answer.
+    let (status, body) = http(
+        ingress,
+        "POST",
+        "/example/person/bob?reply",
+        Some("application/vnd.example/GreetRequest"),
+        r#"{"name": "Bob"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply, serde_json::json!({"greeting": "Hello Bob, visit number 3", "visits": 3}));
+    assert_eq!(greetings(egress, 1), ["Hello Bob, visit number 3"]);
+
     // Bad requests say what is wrong and send nothing.
     let (status, body) = http(ingress, "PUT", "/example/person/bob", Some("application/json"), "{}");
     assert_eq!(status, 415);
@@ -129,8 +143,8 @@ spec:
     let (log, store) = open(dir.path());
     let running = eddy_functions::start(&module, Arc::clone(&log), Arc::clone(&store), options()).unwrap();
     assert_eq!(greet(ingress, "bob", "Bob").0, 200);
-    let got = greetings(egress, 4);
-    assert_eq!(got.last().map(String::as_str), Some("Hello Bob, visit number 3"), "{got:?}");
+    let got = greetings(egress, 5);
+    assert_eq!(got.last().map(String::as_str), Some("Hello Bob, visit number 4"), "{got:?}");
     running.handle().shutdown();
     running.wait().unwrap();
 }

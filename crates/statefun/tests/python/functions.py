@@ -11,7 +11,8 @@ shop/cart        keeps one user's basket (state `basket`); asks the inventory to
                  checkout (topic `orders`), then clears it.
 example/person   the playground's greeter: takes an `example/GreetRequest` ({"name": ...}) from
                  the playground ingress, counts visits (state `visits`) and greets through the
-                 playground egress (topic `greetings`).
+                 playground egress (topic `greetings`); answers its caller, if it has one
+                 (an HTTP request waiting for the reply), with an `example/Greeting`.
 """
 
 import asyncio
@@ -93,6 +94,7 @@ def cart(context, message):
 
 GREET_REQUEST = make_json_type("example/GreetRequest")
 EGRESS_RECORD = make_json_type("io.statefun.playground/EgressRecord")
+GREETING = make_json_type("example/Greeting")
 
 
 @functions.bind(typename="example/person", specs=[ValueSpec(name="visits", type=IntType)])
@@ -104,6 +106,9 @@ def person(context, message):
     context.send_egress(egress_message_builder(target_typename="io.statefun.playground/egress",
                                                value={"topic": "greetings", "payload": greeting},
                                                value_type=EGRESS_RECORD))
+    if context.caller:
+        context.send(message_builder(target_typename=context.caller.typename, target_id=context.caller.id,
+                                     value={"greeting": greeting, "visits": visits}, value_type=GREETING))
 
 
 handler = RequestReplyHandler(functions)
