@@ -12,6 +12,11 @@
 //!   address (itself and cycles included), delayed messages to durable timers (with
 //!   cancellation tokens), egress messages to Eddy topics (Kafka egress: the producer record's
 //!   topic, key and value; a keyed record goes to the key's partition as Kafka would put it).
+//! - States declared with a time to live (`expire_after_write`, `expire_after_call`) expire:
+//!   the store keeps each value's expiry beside it, and a value past it is gone (deleted with
+//!   the next epoch) the next time its address is invoked; a call renews `after-call` values.
+//! - Messages from outside: the playground ingress over HTTP (with request-reply) and `eddy
+//!   invoke` append to one invocations topic that every module reads ([`playground`]).
 //! - Every commit interval an epoch commits, in one atomic state-store batch: changed state,
 //!   the invocation state of the addresses touched (batch in flight, backlog), registered
 //!   states, delayed-message changes, ingress positions and the ends of the egress partitions

@@ -31,6 +31,7 @@ use eddy_log::Log;
 use eddy_state::StateStore;
 use eddy_statefun::invocation::{Delayed, Effects, Message};
 use eddy_statefun::proto::reqreply::FromFunction;
+use eddy_statefun::state_spec::Expiration;
 use eddy_statefun::{
     Address, Batch, Completion, Enqueued, FunctionType, Invocations, Module, RemoteFunctions, TypedValue,
 };
@@ -48,8 +49,8 @@ use crate::ingress::{self, IngressPartition};
 use crate::playground::Replies;
 use crate::restore::{self, Restored};
 use crate::storage::{
-    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value, encode_value,
-    timer_key,
+    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value,
+    encode_value_expiring, stored_expiry, timer_key,
 };
 use crate::timers::Timers;
 use crate::{Error, Result};
@@ -251,6 +252,8 @@ struct Runtime {
     store: Arc<StateStore>,
     /// The state of every address served: state name → value (`None`: none).
     cache: HashMap<Address, HashMap<String, Option<TypedValue>>>,
+    /// When the values of states declared with a time to live expire, ms since the Unix epoch.
+    expires: HashMap<(Address, String), i64>,
     /// State cells changed since the last epoch.
     dirty: HashSet<(Address, String)>,
     /// Addresses whose invocations changed since the last epoch.
@@ -299,6 +302,7 @@ impl Runtime {
             resend,
             store: parts.store,
             cache: HashMap::new(),
+            expires: HashMap::new(),
             dirty: HashSet::new(),
             touched: HashSet::new(),
             registered_changed: false,
@@ -453,17 +457,34 @@ impl Runtime {
             self.probing.insert(function_type.clone(), Vec::new());
         }
         let target = &batch.target;
+        let now = now_millis();
         let cells = self.cache.entry(target.clone()).or_default();
         for spec in self.invocations.registered_states(&target.function_type) {
-            if cells.contains_key(&spec.name) {
-                continue;
+            let cell = (target.clone(), spec.name.clone());
+            if !cells.contains_key(&spec.name) {
+                let stored =
+                    self.store.get(&target.function_type.to_string(), &spec.name, target.id.as_bytes())?;
+                if let Some(expires) = stored.as_deref().and_then(stored_expiry) {
+                    self.expires.insert(cell.clone(), expires);
+                }
+                let value = stored.map(|bytes| decode_value(&bytes)).transpose().map_err(|reason| {
+                    Error::Corrupt { what: format!("state `{}` of `{target}`", spec.name), reason }
+                })?;
+                cells.insert(spec.name.clone(), value);
             }
-            let stored =
-                self.store.get(&target.function_type.to_string(), &spec.name, target.id.as_bytes())?;
-            let value = stored.map(|bytes| decode_value(&bytes)).transpose().map_err(|reason| {
-                Error::Corrupt { what: format!("state `{}` of `{target}`", spec.name), reason }
-            })?;
-            cells.insert(spec.name.clone(), value);
+            // Time to live: an expired value is gone (and deleted with the next epoch); an
+            // invocation keeps the values that expire after one alive.
+            if self.expires.get(&cell).is_some_and(|&expires| expires <= now) {
+                self.expires.remove(&cell);
+                cells.insert(spec.name.clone(), None);
+                self.dirty.insert(cell.clone());
+            }
+            if let Expiration::AfterInvoke(after) = spec.expiration
+                && cells.get(&spec.name).is_some_and(Option::is_some)
+            {
+                self.expires.insert(cell.clone(), now.saturating_add(millis(after)));
+                self.dirty.insert(cell);
+            }
         }
         let cache = &self.cache;
         let view = |address: &Address, name: &str| {
@@ -513,8 +534,23 @@ impl Runtime {
 
     fn apply(&mut self, address: &Address, effects: Effects) -> Result<()> {
         let cells = self.cache.entry(address.clone()).or_default();
+        let now = now_millis();
         for change in effects.state {
-            self.dirty.insert((address.clone(), change.name.clone()));
+            let cell = (address.clone(), change.name.clone());
+            let expiration = self
+                .invocations
+                .registered_states(&address.function_type)
+                .find(|spec| spec.name == change.name)
+                .map_or(Expiration::Never, |spec| spec.expiration);
+            match expiration {
+                Expiration::AfterWrite(after) | Expiration::AfterInvoke(after) if change.value.is_some() => {
+                    self.expires.insert(cell.clone(), now.saturating_add(millis(after)));
+                }
+                _ => {
+                    self.expires.remove(&cell);
+                }
+            }
+            self.dirty.insert(cell);
             cells.insert(change.name, change.value);
         }
         for egress in &effects.egress {
@@ -550,11 +586,12 @@ impl Runtime {
         self.committing_replies.append(&mut self.unsent_replies);
         for (address, name) in self.dirty.drain() {
             let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
+            let expires = self.expires.get(&(address.clone(), name.clone())).copied();
             writes.state.push(StateWrite {
                 service: address.function_type.to_string(),
                 state: name,
                 key: address.id.into_bytes(),
-                value: value.as_ref().map(encode_value),
+                value: value.as_ref().map(|value| encode_value_expiring(value, expires)),
             });
         }
         let runtime_write = |state: &str, key: String, value: Option<Vec<u8>>| StateWrite {
@@ -606,4 +643,9 @@ impl Runtime {
         writes.egress = std::mem::take(&mut self.egress);
         Ok(writes)
     }
+}
+
+/// A duration in ms, saturating.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

@@ -74,6 +74,22 @@ pub fn encode_value(value: &TypedValue) -> Vec<u8> {
     json
 }
 
+/// [`encode_value`], with the time the value expires (ms since the Unix epoch) for a state
+/// declared with a time to live: `{"typename": …, "value": …, "expires": 1700000000000}`.
+pub fn encode_value_expiring(value: &TypedValue, expires: Option<i64>) -> Vec<u8> {
+    let mut json = encode_value(value);
+    if let Some(expires) = expires {
+        json.pop(); // the closing brace
+        json.extend_from_slice(format!(r#","expires":{expires}}}"#).as_bytes());
+    }
+    json
+}
+
+/// When a stored value expires, if it was stored with a time to live.
+pub fn stored_expiry(json: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<Value>(json).ok()?.get("expires")?.as_i64()
+}
+
 /// The most readable form of `bytes` that gives them back exactly.
 fn readable(value: &TypedValue, bytes: &Bytes) -> (&'static str, Value) {
     let primitive = match value.typename.as_str() {

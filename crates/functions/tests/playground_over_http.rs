@@ -41,6 +41,14 @@ fn http(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &
     (status, body)
 }
 
+/// An `io.statefun.types/string` payload: a protobuf `StringWrapper`, as text of its bytes
+/// (short ASCII values only).
+fn string(text: &str) -> String {
+    let mut bytes = vec![0x0a, u8::try_from(text.len()).unwrap()];
+    bytes.extend_from_slice(text.as_bytes());
+    String::from_utf8(bytes).unwrap()
+}
+
 fn greet(port: u16, id: &str, name: &str) -> (u16, String) {
     let body = format!(r#"{{"name": "{name}"}}"#);
     http(port, "PUT", &format!("/example/person/{id}"), Some("application/vnd.example/GreetRequest"), &body)
@@ -129,6 +137,27 @@ spec:
     assert!(body.contains("no endpoint"), "{body}");
     assert_eq!(http(ingress, "GET", "/example/person/bob", None, "").0, 405);
     assert_eq!(http(egress, "GET", "/no-such-topic", None, "").0, 404);
+
+    // Time to live: `recent` expires 3 s after its last write, `active` 3 s after the last
+    // call; a call that only reads keeps `active` alive but not `recent`. (Each check that
+    // a value lives has 1.8 s to spare; delays only make an expiry more certain.)
+    let call = |message: &str| {
+        let path = "/example/forgetful/f?reply";
+        let (status, body) =
+            http(ingress, "POST", path, Some("application/vnd.io.statefun.types/string"), message);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    assert_eq!(call(&string("count")), serde_json::json!({"recent": 1, "active": 1}));
+    assert_eq!(call(&string("count")), serde_json::json!({"recent": 2, "active": 2}));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(call(&string("touch")), serde_json::json!({"recent": 2, "active": 2}));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(call(&string("touch"))["active"], 2, "a call keeps `active` alive");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(call(&string("touch")), serde_json::json!({"recent": 0, "active": 2}), "`recent` expired");
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(call(&string("count")), serde_json::json!({"recent": 1, "active": 1}), "both expired");
 
     // A port in use fails the start with the port.
     let (log_again, store_again) = (Arc::clone(&log), Arc::clone(&store));

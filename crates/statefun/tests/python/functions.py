@@ -13,6 +13,9 @@ example/person   the playground's greeter: takes an `example/GreetRequest` ({"na
                  the playground ingress, counts visits (state `visits`) and greets through the
                  playground egress (topic `greetings`); answers its caller, if it has one
                  (an HTTP request waiting for the reply), with an `example/Greeting`.
+example/forgetful on "count" counts in a state that expires 3 s after its last write
+                 (`recent`) and in one that expires 3 s after the last call (`active`); any
+                 other message only reads them. Answers its caller with both counts.
 """
 
 import asyncio
@@ -109,6 +112,21 @@ def person(context, message):
     if context.caller:
         context.send(message_builder(target_typename=context.caller.typename, target_id=context.caller.id,
                                      value={"greeting": greeting, "visits": visits}, value_type=GREETING))
+
+
+COUNTS = make_json_type("example/Counts")
+
+
+@functions.bind(typename="example/forgetful",
+                specs=[ValueSpec(name="recent", type=IntType, expire_after_write=timedelta(seconds=3)),
+                       ValueSpec(name="active", type=IntType, expire_after_call=timedelta(seconds=3))])
+def forgetful(context, message):
+    if message.as_string() == "count":
+        context.storage.recent = (context.storage.recent or 0) + 1
+        context.storage.active = (context.storage.active or 0) + 1
+    context.send(message_builder(target_typename=context.caller.typename, target_id=context.caller.id,
+                                 value={"recent": context.storage.recent or 0, "active": context.storage.active or 0},
+                                 value_type=COUNTS))
 
 
 handler = RequestReplyHandler(functions)
