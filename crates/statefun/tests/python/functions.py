@@ -16,6 +16,9 @@ example/person   the playground's greeter: takes an `example/GreetRequest` ({"na
 example/forgetful on "count" counts in a state that expires 3 s after its last write
                  (`recent`) and in one that expires 3 s after the last call (`active`); any
                  other message only reads them. Answers its caller with both counts.
+example/alarm    on "set <ms>" sends itself "ring" that many ms later (a delayed message; a
+                 second "set" replaces the first, by cancellation token); on "ring" writes
+                 "ring <id>" to the playground egress topic `alarms`.
 """
 
 import asyncio
@@ -127,6 +130,20 @@ def forgetful(context, message):
     context.send(message_builder(target_typename=context.caller.typename, target_id=context.caller.id,
                                  value={"recent": context.storage.recent or 0, "active": context.storage.active or 0},
                                  value_type=COUNTS))
+
+
+@functions.bind(typename="example/alarm")
+def alarm(context, message):
+    text = message.as_string()
+    if text.startswith("set "):
+        token = f"alarm-{context.address.id}"
+        context.cancel_delayed_message(token)
+        ring = message_builder(target_typename="example/alarm", target_id=context.address.id, str_value="ring")
+        context.send_after(timedelta(milliseconds=int(text[4:])), ring, cancellation_token=token)
+    elif text == "ring":
+        context.send_egress(egress_message_builder(target_typename="io.statefun.playground/egress",
+                                                   value={"topic": "alarms", "payload": f"ring {context.address.id}"},
+                                                   value_type=EGRESS_RECORD))
 
 
 handler = RequestReplyHandler(functions)
