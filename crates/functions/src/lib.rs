@@ -46,6 +46,7 @@ mod error;
 mod functions;
 mod handle;
 mod ingress;
+pub mod native;
 pub mod playground;
 mod restore;
 mod runtime;

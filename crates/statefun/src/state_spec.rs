@@ -47,4 +47,24 @@ impl StateSpec {
         };
         Self { name: spec.state_name.clone(), typename: spec.type_typename.clone(), expiration }
     }
+
+    /// The spec as a function sends it in its `IncompleteInvocationContext`.
+    pub fn to_proto(&self) -> PersistedValueSpec {
+        let expiration_spec = match self.expiration {
+            Expiration::Never => None,
+            Expiration::AfterWrite(after) | Expiration::AfterInvoke(after) => Some(ExpirationSpec {
+                mode: if matches!(self.expiration, Expiration::AfterWrite(_)) {
+                    ExpireMode::AfterWrite as i32
+                } else {
+                    ExpireMode::AfterInvoke as i32
+                },
+                expire_after_millis: i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+            }),
+        };
+        PersistedValueSpec {
+            state_name: self.name.clone(),
+            expiration_spec,
+            type_typename: self.typename.clone(),
+        }
+    }
 }

@@ -1,0 +1,121 @@
+//! Native functions (Rust, in process) under the runtime: an ingress topic's records go to a
+//! `forwarder` that messages a `counter` of the same id, which counts in its state and
+//! reports each count through the playground egress. Counts and reports are exact, and
+//! carry on across a second run.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{open, produce, read_topic};
+use eddy_functions::Options;
+use eddy_functions::native::{Context, Function, NativeFunctions};
+use eddy_statefun::state_spec::{Expiration, StateSpec};
+use eddy_statefun::{Address, Module, TypedValue};
+
+struct Forwarder;
+
+impl Function for Forwarder {
+    fn states(&self) -> Vec<StateSpec> {
+        Vec::new()
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, message: TypedValue) -> Result<(), String> {
+        let counter = Address::new("example/counter".parse().unwrap(), context.address().id.clone()).unwrap();
+        context.send(&counter, message);
+        Ok(())
+    }
+}
+
+struct Counter;
+
+impl Function for Counter {
+    fn states(&self) -> Vec<StateSpec> {
+        let typename = "io.statefun.types/long".to_owned();
+        vec![StateSpec { name: "count".to_owned(), typename, expiration: Expiration::Never }]
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, message: TypedValue) -> Result<(), String> {
+        if context.caller().map(|caller| caller.function_type.to_string()) != Some("example/forwarder".into())
+        {
+            return Err(format!("a message not from the forwarder: {:?}", context.caller()));
+        }
+        let count = context.get("count").map(TypedValue::as_long).transpose().map_err(|e| e.to_string())?;
+        let count = count.unwrap_or(0) + 1;
+        context.set("count", TypedValue::long(count));
+        let text = message.as_string().map_err(|error| error.to_string())?;
+        let report = serde_json::json!({"topic": "counts", "payload": format!("{text} {count}")});
+        let report = TypedValue::json("io.statefun.playground/EgressRecord", &report).unwrap();
+        context.egress(&"io.statefun.playground/egress".parse().unwrap(), report);
+        Ok(())
+    }
+}
+
+#[test]
+fn native_functions_count_exactly_across_runs() {
+    let module = Module::parse(
+        "module.yaml",
+        &format!(
+            "kind: io.statefun.kafka.v1/ingress
+spec:
+  id: example/hits
+  startupPosition:
+    type: earliest
+  topics:
+    - topic: hits
+      valueType: io.statefun.types/string
+      targets: [example/forwarder]
+---
+kind: io.statefun.playground.v1/egress
+spec:
+  port: {}
+",
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (0..10).map(|i| format!("id{i}")).collect();
+    let hits: Vec<(&str, Vec<u8>)> = (0..1000)
+        .map(|i| (ids[i % 10].as_str(), TypedValue::string(&format!("hit{i}")).value.unwrap().to_vec()))
+        .collect();
+    let options =
+        Options { until_idle: true, commit_interval: Duration::from_millis(20), ..Options::default() };
+    for run in 1..=2u64 {
+        let (log, store) = open(dir.path());
+        produce(&log, "hits", 3, &hits);
+        let functions = NativeFunctions::new()
+            .with("example/forwarder".parse().unwrap(), Forwarder)
+            .with("example/counter".parse().unwrap(), Counter);
+        let summary = eddy_functions::start_with(
+            &module,
+            Arc::clone(&log),
+            Arc::clone(&store),
+            options.clone(),
+            |_| Arc::new(functions),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+        assert_eq!(summary.records_read, 1000, "run {run}");
+        assert_eq!(summary.egress_records, 1000, "run {run}");
+        // Per id, the reports count up from 1 with no gap and no repeat.
+        let mut per_id: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (_, report) in read_topic(&log, "counts") {
+            let (hit, count) = report.rsplit_once(' ').unwrap();
+            let hit: usize = hit.strip_prefix("hit").unwrap().parse().unwrap();
+            per_id.entry(ids[hit % 10].clone()).or_default().push(count.parse().unwrap());
+        }
+        assert_eq!(per_id.len(), 10);
+        for (id, counts) in &per_id {
+            assert_eq!(*counts, (1..=100 * run).collect::<Vec<_>>(), "{id}, run {run}");
+        }
+        let stored = store.get("example/counter", "count", b"id3").unwrap().unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(stored["value"], 100 * run, "run {run}");
+    }
+}
