@@ -9,6 +9,11 @@
 //! its timestamp is the event time. Dead letters name the source `nexmark:<id>` and give the
 //! event number as offset.
 //!
+//! A committed position means "the first `n` events of partition `p` of `P`" only under the
+//! same `partitions`, `events` and `generator` settings: changing `partitions` or `generator`
+//! of a source with committed positions makes a different stream (give it a new `id` to start
+//! over). A smaller `events` ends the partitions already past it.
+//!
 //! `rate` paces wall-clock emission: each partition makes `rate / P` events per second, its
 //! `i`-th event of the run no earlier than `i × P / rate` seconds after the run started
 //! ([`events_due`]); a restart starts pacing again from the resumed position.
