@@ -1,11 +1,11 @@
 //! A worker thread: the tasks of one slice of the dataflow.
 //!
 //! Each worker owns some source partitions of every service (topic partitions, or generator
-//! partitions: see `generator`) and the key groups that hash
-//! to it (`partition_for_key(key, workers)`). It reads its sources, runs the fused
-//! stateless chain, and either writes to sinks directly or, in a keyed service, sends the
-//! re-keyed record to the worker owning the key, over a bounded channel (back-pressure: a
-//! full channel makes the sender work on its own inbound records until there is room).
+//! partitions: see `generator`) and the key groups that hash to it
+//! (`partition_for_key(key, workers)`). It reads its sources, runs the fused stateless chain,
+//! and either writes to sinks directly or, in a keyed service, sends the re-keyed record to
+//! the worker owning the key, over a bounded channel (back-pressure: a full channel makes the
+//! sender work on its own inbound records until there is room).
 //! The owner runs the keyed chain and `update-state` against its in-memory state cache,
 //! loading a key's committed value from the store on first use.
 //!
