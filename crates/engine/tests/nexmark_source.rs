@@ -58,7 +58,7 @@ services:
     sinks: [{type: topic, id: bids}]
 "#;
 
-/// Bids per 100 ms tumbling window over a 3-partition generator.
+/// Bids per 100 ms tumbling window over a 3-partition generator (`{rate}` as in `DATAFLOW`).
 const WINDOWED: &str = r#"
 apiVersion: 0.5.0
 meta: {name: windows}
@@ -74,6 +74,7 @@ services:
         id: feed
         events: 20000
         partitions: 3
+        {rate}
         generator: {seed: 42, base-time: 1700000000000}
     transforms: [{operator: filter, cel: "value.event_type == 2"}]
     states:
@@ -115,11 +116,11 @@ fn run_to_idle(dir: &Path, source: &str, workers: usize) -> RunSummary {
 
 /// Runs paced at `rate` events per second until `epochs` more epochs committed, then stops
 /// it the way Ctrl-C does.
-fn run_a_few_epochs(dir: &Path, workers: usize, rate: u64, epochs: u64) -> RunSummary {
+fn run_a_few_epochs(dir: &Path, source: &str, workers: usize, rate: u64, epochs: u64) -> RunSummary {
     let (log, store) = open(dir);
     let until = store.epoch().unwrap() + epochs;
     let running =
-        eddy_engine::start(&plan(DATAFLOW, Some(rate)), log, Arc::clone(&store), &options(workers, false))
+        eddy_engine::start(&plan(source, Some(rate)), log, Arc::clone(&store), &options(workers, false))
             .unwrap();
     for _ in 0..10_000 {
         if store.epoch().unwrap() >= until {
@@ -221,7 +222,7 @@ fn restarts_neither_lose_nor_repeat_an_event() {
         // Paced runs stopped after a few epochs each, then one that runs to the end.
         let mut read = 0;
         for _ in 0..3 {
-            let partial = run_a_few_epochs(dir.path(), workers, 40_000, 3).records_read;
+            let partial = run_a_few_epochs(dir.path(), DATAFLOW, workers, 40_000, 3).records_read;
             assert!(partial > 0, "a paced run makes its first events at once");
             read += partial;
         }
@@ -235,9 +236,12 @@ fn restarts_neither_lose_nor_repeat_an_event() {
 }
 
 #[test]
-fn tumbling_windows_count_the_generated_bids() {
-    for workers in [1, 2] {
+fn tumbling_windows_count_the_generated_bids_across_restarts() {
+    for (workers, restarts) in [(1, 0), (2, 0), (1, 2), (2, 2)] {
         let dir = tempfile::tempdir().unwrap();
+        for _ in 0..restarts {
+            run_a_few_epochs(dir.path(), WINDOWED, workers, 40_000, 3);
+        }
         run_to_idle(dir.path(), WINDOWED, workers);
         // The watermark at the end: the lowest, over the generator partitions, of the latest
         // bid time each read (the only records that reach the window).
@@ -261,7 +265,7 @@ fn tumbling_windows_count_the_generated_bids() {
             .into_iter()
             .map(|(value, _)| (value["start"].as_i64().unwrap(), value["count"].as_u64().unwrap()))
             .collect();
-        assert_eq!(flushed, expected, "workers = {workers}");
+        assert_eq!(flushed, expected, "workers = {workers}, restarts = {restarts}");
         assert_eq!(records(dir.path(), "counts").len(), expected.len(), "each window flushed once");
     }
 }
