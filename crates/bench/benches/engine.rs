@@ -1,7 +1,8 @@
 //! Dataflow throughput: a stateless filter+map chain and a keyed counter with a
 //! re-partition, over JSON records, with 1 and 2 workers; the counter with a commit
 //! interval 10x shorter than the default, to show what epochs cost; the same map as a
-//! WebAssembly component; the counter as the built-in `count` aggregate.
+//! WebAssembly component; the counter as the built-in `count` aggregate; a pass-through of
+//! Nexmark events from a `type: nexmark` generator source to a topic.
 //!
 //! Each iteration runs the dataflow to idle over `RECORDS` records in a fresh copy of a
 //! prepared data directory, so the time includes start-up and the final commit.
@@ -127,6 +128,24 @@ services:
     sinks: [{type: topic, id: counts}]
 "#;
 
+/// Events of the Nexmark pass-through bench.
+const NEXMARK_EVENTS: u64 = 200_000;
+
+/// Every event of a bounded 2-partition generator written to a topic.
+const NEXMARK_PASS_THROUGH: &str = r#"
+apiVersion: 0.5.0
+meta: {name: nexmark}
+config: {converter: json}
+types:
+  event: {type: object, properties: {event_type: {type: u32}}}
+topics:
+  events: {name: events, partitions: 2, schema: {value: {type: event}}}
+services:
+  copy:
+    sources: [{type: nexmark, id: events, events: 200000, partitions: 2, generator: {base-time: 1700000000000}}]
+    sinks: [{type: topic, id: events}]
+"#;
+
 /// A data directory holding `RECORDS` readings (about 60 bytes each) in 2 partitions.
 fn template() -> tempfile::TempDir {
     template_of(RECORDS, 10_000)
@@ -242,5 +261,31 @@ fn windows(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dataflows, windows);
+fn nexmark(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(NEXMARK_EVENTS));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    for workers in [1, 2] {
+        let name = format!("nexmark-pass-through/{workers}-worker{}", if workers == 1 { "" } else { "s" });
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || tempfile::tempdir().expect("temp dir"),
+                |dir| {
+                    run_records(
+                        NEXMARK_PASS_THROUGH,
+                        dir.path(),
+                        workers,
+                        Duration::from_millis(100),
+                        NEXMARK_EVENTS,
+                    )
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dataflows, windows, nexmark);
 criterion_main!(benches);

@@ -1,4 +1,6 @@
-//! Nexmark generation rate: events made per second, as typed events and encoded as JSON.
+//! Nexmark generation rate: events made per second, as typed events, encoded as JSON, and
+//! as the `serde_json::Value` a dataflow source hands to operators (parsed from the JSON, or
+//! built directly with `Event::to_value`).
 //!
 //! `cargo bench -p eddy-bench --bench nexmark`
 
@@ -39,6 +41,29 @@ fn generate(c: &mut Criterion) {
             }
             start += EVENTS;
             black_box(&json);
+        });
+    });
+    let mut start = 0;
+    group.bench_function("generate+json+parse", |b| {
+        b.iter(|| {
+            for number in start..start + EVENTS {
+                generator.generate(number, &mut event);
+                json.clear();
+                event.write_json(&mut json);
+                let value: serde_json::Value = serde_json::from_slice(&json).expect("valid JSON");
+                black_box(value);
+            }
+            start += EVENTS;
+        });
+    });
+    let mut start = 0;
+    group.bench_function("generate+value", |b| {
+        b.iter(|| {
+            for number in start..start + EVENTS {
+                generator.generate(number, &mut event);
+                black_box(event.to_value());
+            }
+            start += EVENTS;
         });
     });
     group.finish();

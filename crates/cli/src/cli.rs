@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    build::BuildArgs, consume::ConsumeArgs, invoke::InvokeArgs, produce::ProduceArgs, run::RunArgs,
-    state::StateCommand, topic::TopicCommand,
+    bench::BenchCommand, build::BuildArgs, consume::ConsumeArgs, invoke::InvokeArgs, produce::ProduceArgs,
+    run::RunArgs, state::StateCommand, topic::TopicCommand,
 };
 
 /// Eddy: event-driven stateful apps in a single binary.
@@ -41,6 +41,9 @@ pub(crate) enum Command {
     State(StateCommand),
     /// Send a message to a stateful function of a module (`eddy run module.yaml`).
     Invoke(InvokeArgs),
+    /// Benchmarks: run a Nexmark query and report events/s, latency, memory and correctness.
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! ├─ dead_letter_topic <meta.name>.dead-letter
 //! └─ services          in topological order: a service comes after every service
 //!    │                 that writes a topic it reads
-//!    ├─ sources        topic + start offset + per-source chain
+//!    ├─ sources        topic + start offset, or a Nexmark generator; per-source chain
 //!    ├─ chain          stateless operators on every record (fused, no channel hop)
 //!    ├─ partition      key expression → chain → update-state (with its state)
 //!    └─ sinks          per-sink chain + topic
@@ -156,17 +156,59 @@ pub struct FlushPlan {
     pub origin: String,
 }
 
-/// A topic a service reads.
+/// What a service reads: a topic, or a Nexmark generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcePlan {
-    /// The topic's id in the file.
-    pub topic_id: String,
-    /// The topic's name in the log.
-    pub topic: TopicName,
-    /// Where to start when the service has no committed offset yet.
-    pub start: StartOffset,
-    /// Operators applied to records from this topic only.
+    /// The source's id in the file: a topic id, or the generator's name.
+    pub id: String,
+    /// Where its records come from.
+    pub input: SourceInput,
+    /// Operators applied to records from this source only.
     pub chain: Vec<OperatorPlan>,
+}
+
+impl SourcePlan {
+    /// The id of the topic it reads, if it reads one.
+    pub fn topic_id(&self) -> Option<&str> {
+        matches!(self.input, SourceInput::Topic { .. }).then_some(self.id.as_str())
+    }
+
+    /// The name its committed positions and dead letters carry: the topic's name, or
+    /// `nexmark:<id>` (never a topic name: `:` is not allowed in one).
+    pub fn name(&self) -> String {
+        match &self.input {
+            SourceInput::Topic { topic, .. } => topic.to_string(),
+            SourceInput::Nexmark(_) => format!("nexmark:{}", self.id),
+        }
+    }
+}
+
+/// Where a source's records come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceInput {
+    /// A topic's partitions.
+    Topic {
+        /// The topic's name in the log.
+        topic: TopicName,
+        /// Where to start when the service has no committed offset yet.
+        start: StartOffset,
+    },
+    /// The Nexmark event generator.
+    Nexmark(NexmarkPlan),
+}
+
+/// A Nexmark generator source: records whose value is the event's JSON
+/// ([`eddy_nexmark::Event::write_json`]'s shape), no key, and the event time as timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NexmarkPlan {
+    /// What the generator makes.
+    pub config: eddy_nexmark::Config,
+    /// Events in all (numbers `0..events`); `None`: no end.
+    pub events: Option<u64>,
+    /// Events per second of wall-clock time over all partitions; `None`: no pacing.
+    pub rate: Option<u64>,
+    /// Source partitions: partition `p` makes the events numbered `p, p + partitions, …`.
+    pub partitions: u32,
 }
 
 /// A topic a service writes.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use eddy_dataflow::expr::{Bindings, Expr};
 use eddy_dataflow::model::{Primitive, TypeDef};
 use eddy_dataflow::{
-    Logic, OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan, SinkPlan, SourcePlan, StartOffset,
-    StatePlan, StateType, TopicPlan, UpdateStatePlan,
+    Logic, OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan, SinkPlan, SourceInput, SourcePlan,
+    StartOffset, StatePlan, StateType, TopicPlan, UpdateStatePlan,
 };
 use eddy_types::TopicName;
 use serde_json::json;
@@ -67,9 +67,8 @@ fn expected_plan() -> Plan {
             ServicePlan {
                 name: "count-per-sensor".to_owned(),
                 sources: vec![SourcePlan {
-                    topic_id: "readings".to_owned(),
-                    topic: topic("sensor-readings"),
-                    start,
+                    id: "readings".to_owned(),
+                    input: SourceInput::Topic { topic: topic("sensor-readings"), start },
                     chain: vec![],
                 }],
                 chain: vec![],
@@ -98,9 +97,8 @@ fn expected_plan() -> Plan {
             ServicePlan {
                 name: "hot-readings".to_owned(),
                 sources: vec![SourcePlan {
-                    topic_id: "readings".to_owned(),
-                    topic: topic("sensor-readings"),
-                    start,
+                    id: "readings".to_owned(),
+                    input: SourceInput::Topic { topic: topic("sensor-readings"), start },
                     chain: vec![],
                 }],
                 chain: vec![

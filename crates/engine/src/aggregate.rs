@@ -158,7 +158,7 @@ mod tests {
     }
 
     fn flow(value: Value) -> Flow {
-        Flow { key: None, value, timestamp: 0, origin: Origin { topic: 0, partition: 0, offset: 0 } }
+        Flow { key: None, value, timestamp: 0, origin: Origin { source: 0, partition: 0, offset: 0 } }
     }
 
     fn fold(plan: &AggregatePlan, initial: Value, values: &[Value]) -> Result<Value, String> {

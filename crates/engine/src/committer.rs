@@ -8,7 +8,7 @@
 //!  1. append every sink record of the epoch, `flush` each touched partition
 //!     (written and fsynced, still invisible to readers)
 //!  2. one atomic, synced state-store batch: epoch number, state changes, source
-//!     positions, and the end of every touched sink partition
+//!     positions (topic offsets; events made, for generator partitions), and the end of every touched sink partition
 //!  3. `publish_to(end)`: readers see the epoch's records
 //! ```
 //!
@@ -221,8 +221,8 @@ impl Committer {
             }
             for &(service, source, partition, next) in &snapshot.sources {
                 let service = &topology.services[service as usize];
-                let topic = topology.topic(service.sources[source as usize].topic);
-                batch.set_source_offset(&service.name, topic.name.as_str(), partition, next);
+                let source = &service.sources[source as usize];
+                batch.set_source_offset(&service.name, &source.name, partition, next);
             }
         }
         self.store.commit(batch)?;

@@ -1,5 +1,7 @@
 //! Starting a dataflow: bind the plan to the log, roll back what did not commit, resume
-//! every source where the last epoch left it, and start the workers and the committer.
+//! every source partition where the last epoch left it (a topic offset, or the count of events
+//! a generator partition made), assign source partitions to workers round-robin, and start
+//! the workers and the committer.
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -16,11 +18,13 @@ use eddy_types::{Offset, Record};
 use serde_json::Value;
 
 use crate::committer::{Committer, RunSummary, ToCommitter};
+use crate::generator::GeneratorPartition;
 use crate::recovery::{roll_back_uncommitted, start_position};
 use crate::shared::Shared;
+use crate::topology::Input;
 use crate::topology::Topology;
 use crate::wasm::Components;
-use crate::worker::{Message, OwnedSource, Worker};
+use crate::worker::{Message, OwnedSource, Reader, Worker};
 use crate::{Error, Result};
 
 /// Messages a worker's inbound channel holds before senders wait.
@@ -86,14 +90,21 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
     let mut next_worker = 0;
     for (s, service) in topology.services.iter().enumerate() {
         for (i, source) in service.sources.iter().enumerate() {
-            let info = topology.topic(source.topic);
-            for partition_id in 0..info.partitions {
-                let partition = info.topic.partition(partition_id)?;
-                let next = match store.source_offset(&service.name, info.name.as_str(), partition_id)? {
-                    Some(next) => next,
-                    None => start_position(&partition, source.start),
+            for partition_id in 0..source.partitions(&topology) {
+                let committed = store.source_offset(&service.name, &source.name, partition_id)?;
+                let (reader, next) = match &source.input {
+                    Input::Topic { topic, start, .. } => {
+                        let partition = topology.topic(*topic).topic.partition(partition_id)?;
+                        let next = committed.unwrap_or_else(|| start_position(&partition, *start));
+                        (Reader::Topic(partition), next)
+                    }
+                    Input::Generator(spec) => {
+                        let next = committed.unwrap_or(0);
+                        let partition = GeneratorPartition::new(Arc::clone(spec), partition_id, next);
+                        (Reader::Generator(partition), next)
+                    }
                 };
-                owned[next_worker].push(OwnedSource::new(s as u32, i as u32, partition, next));
+                owned[next_worker].push(OwnedSource::new(s as u32, i as u32, reader, next));
                 next_worker = (next_worker + 1) % workers;
             }
         }

@@ -10,9 +10,10 @@ use serde_json::Value;
 /// Where a record was read: reported with it if it ends on the dead-letter topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Origin {
-    /// Index of the source topic in the engine's topic table.
-    pub(crate) topic: u32,
+    /// Index of the source in its service's sources.
+    pub(crate) source: u32,
     pub(crate) partition: PartitionId,
+    /// The record's offset; for a generator source, the event number.
     pub(crate) offset: Offset,
 }
 
@@ -79,27 +80,38 @@ pub(crate) fn key_value(key: Option<&Bytes>) -> Value {
     }
 }
 
-/// Where and why a record failed: the service and operator, the reason, and the name of
-/// the topic the record came from.
+/// Where and why a record failed: the service and operator, the reason, and where the
+/// record came from: `("topic", <topic name>)`, or `("source", "nexmark:<id>")` for a
+/// generator source.
 pub(crate) struct Failure<'a> {
     pub(crate) service: &'a str,
     pub(crate) operator: &'a str,
     pub(crate) reason: &'a str,
-    pub(crate) topic: &'a str,
+    pub(crate) source: (&'static str, &'a str),
 }
 
 /// A record for the dead-letter topic: what failed, where and why, with the value as it was
-/// when it failed.
+/// when it failed:
+///
+/// ```text
+/// {"service", "operator", "reason", "topic": <name>, "partition", "offset", "value"}
+/// ```
+///
+/// A record of a generator source has `"source": "nexmark:<id>"` instead of `topic`, and its
+/// event number as `offset`.
 pub(crate) fn dead_letter(failure: &Failure<'_>, flow: Flow) -> Record {
-    let body = serde_json::json!({
+    let (field, name) = failure.source;
+    let mut body = serde_json::json!({
         "service": failure.service,
         "operator": failure.operator,
         "reason": failure.reason,
-        "topic": failure.topic,
         "partition": flow.origin.partition,
         "offset": flow.origin.offset,
         "value": flow.value,
     });
+    if let Value::Object(fields) = &mut body {
+        fields.insert(field.to_owned(), Value::from(name));
+    }
     Record::new(flow.key, body.to_string(), flow.timestamp)
 }
 

@@ -17,6 +17,9 @@
 //! defines it, and a restart resumes from the last committed epoch after rolling the sink
 //! topics back to the ends it recorded ([`roll_back_uncommitted`]).
 //!
+//! Sources read topic partitions, or generator partitions (`type: nexmark`, see
+//! `generator`) whose committed position is the count of events they made.
+//!
 //! Event-time windows (`window` in a service) are in `windows`: watermarks travel between
 //! workers like records, and window state, closes and late records commit with the epoch.
 //!
@@ -27,6 +30,7 @@ mod committer;
 mod engine;
 mod error;
 mod flow;
+mod generator;
 mod operators;
 mod recovery;
 mod shared;

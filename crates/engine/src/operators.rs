@@ -137,7 +137,7 @@ mod tests {
 
     fn run(ops: &[OperatorPlan], value: Value) -> (Vec<Value>, Vec<String>) {
         let flow =
-            Flow { key: None, value, timestamp: 7, origin: Origin { topic: 0, partition: 0, offset: 0 } };
+            Flow { key: None, value, timestamp: 7, origin: Origin { source: 0, partition: 0, offset: 0 } };
         let (mut out, mut failed) = (Vec::new(), Vec::new());
         let mut wasm = Instances::new(std::sync::Arc::default());
         run_chain(&mut wasm, ops, flow, &Value::Null, &mut |f| out.push(f.value), &mut |op, _, reason| {

@@ -1,15 +1,17 @@
-//! The plan bound to the log: topics opened (created if missing), every service's sources,
-//! chains, keyed stage and sinks resolved to topic indexes, ready for the workers.
+//! The plan bound to the log: topics opened (created if missing), every service's sources
+//! (topics, or Nexmark generators), chains, keyed stage and sinks resolved to topic indexes,
+//! ready for the workers.
 
 use std::sync::Arc;
 
 use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
-use eddy_dataflow::{Logic, OperatorPlan, Plan, StartOffset, WindowPlan};
+use eddy_dataflow::{Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
 
 use crate::flow::Flow;
+use crate::generator::GeneratorSpec;
 use crate::operators::call;
 use crate::wasm::Instances;
 use crate::{Error, Result};
@@ -36,16 +38,44 @@ pub(crate) struct Service {
     pub(crate) uses_key: bool,
 }
 
-/// A topic a service reads, with the source's and the service's stateless chain fused.
+/// What a service reads, with the source's and the service's stateless chain fused.
 #[derive(Debug)]
 pub(crate) struct Source {
-    pub(crate) topic: u32,
-    pub(crate) converter: Converter,
-    pub(crate) value_type: TypeDef,
+    /// The name its positions are committed under and dead letters give: the topic's
+    /// name, or `nexmark:<id>`.
+    pub(crate) name: String,
+    pub(crate) input: Input,
     pub(crate) chain: Vec<OperatorPlan>,
-    pub(crate) start: StartOffset,
     /// `services.<name>.sources[i]`, for dead letters.
     pub(crate) origin: String,
+}
+
+/// Where a source's records come from.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// A topic, by index.
+    Topic { topic: u32, converter: Converter, value_type: TypeDef, start: StartOffset },
+    /// A Nexmark generator.
+    Generator(Arc<GeneratorSpec>),
+}
+
+impl Source {
+    /// How many partitions it is read in.
+    pub(crate) fn partitions(&self, topology: &Topology) -> u32 {
+        match &self.input {
+            Input::Topic { topic, .. } => topology.topic(*topic).partitions,
+            Input::Generator(spec) => spec.partitions,
+        }
+    }
+
+    /// The field naming it in dead letters and late records (`topic`, or `source` for a
+    /// generator), and its name.
+    pub(crate) fn named(&self) -> (&'static str, &str) {
+        match self.input {
+            Input::Topic { .. } => ("topic", &self.name),
+            Input::Generator(_) => ("source", &self.name),
+        }
+    }
 }
 
 /// The keyed stage: re-key, re-partition to the key's worker, chain, state update.
@@ -152,17 +182,26 @@ impl Topology {
             let declared = |id: &str| plan.topics.iter().find(|t| t.id == id);
             let mut sources = Vec::new();
             for (i, source) in service.sources.iter().enumerate() {
-                let Some(decl) = declared(&source.topic_id) else {
-                    return Err(Error::UnknownTopic(source.topic.to_string()));
+                let input = match &source.input {
+                    SourceInput::Topic { topic, start } => {
+                        let Some(decl) = declared(&source.id) else {
+                            return Err(Error::UnknownTopic(topic.to_string()));
+                        };
+                        Input::Topic {
+                            topic: open(&decl.name, decl.partitions)?,
+                            converter: decl.converter,
+                            value_type: decl.value.clone(),
+                            start: *start,
+                        }
+                    }
+                    SourceInput::Nexmark(nexmark) => Input::Generator(Arc::new(GeneratorSpec::new(nexmark))),
                 };
                 let mut chain = source.chain.clone();
                 chain.extend(service.chain.iter().cloned());
                 sources.push(Source {
-                    topic: open(&decl.name, decl.partitions)?,
-                    converter: decl.converter,
-                    value_type: decl.value.clone(),
+                    name: source.name(),
+                    input,
                     chain,
-                    start: source.start,
                     origin: format!("services.{}.sources[{i}]", service.name),
                 });
             }

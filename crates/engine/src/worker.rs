@@ -1,10 +1,11 @@
 //! A worker thread: the tasks of one slice of the dataflow.
 //!
-//! Each worker owns some source partitions (of every service) and the key groups that hash
-//! to it (`partition_for_key(key, workers)`). It reads its sources, runs the fused
-//! stateless chain, and either writes to sinks directly or, in a keyed service, sends the
-//! re-keyed record to the worker owning the key, over a bounded channel (back-pressure: a
-//! full channel makes the sender work on its own inbound records until there is room).
+//! Each worker owns some source partitions of every service (topic partitions, or generator
+//! partitions: see `generator`) and the key groups that hash to it
+//! (`partition_for_key(key, workers)`). It reads its sources, runs the fused stateless chain,
+//! and either writes to sinks directly or, in a keyed service, sends the re-keyed record to
+//! the worker owning the key, over a bounded channel (back-pressure: a full channel makes the
+//! sender work on its own inbound records until there is room).
 //! The owner runs the keyed chain and `update-state` against its in-memory state cache,
 //! loading a key's committed value from the store on first use.
 //!
@@ -32,6 +33,7 @@ use bytes::Bytes;
 use eddy_dataflow::model::FlushPer;
 use eddy_dataflow::{Logic, OperatorPlan, WasmSource, WindowKind, WindowPlan};
 use eddy_log::Partition;
+use eddy_nexmark::Event;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
 use eddy_wasm::OperatorKind as WasmKind;
@@ -39,9 +41,10 @@ use serde_json::Value;
 
 use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
+use crate::generator::GeneratorPartition;
 use crate::operators::{call, call_flush, call_merge, run_chain};
 use crate::shared::Shared;
-use crate::topology::{Service, Topology};
+use crate::topology::{Input, Service, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
     Bounds, IDLE, Windows, collector, event_time_key, parse_event_time_key, parse_part_key, parse_state_key,
@@ -77,7 +80,8 @@ pub(crate) enum Message {
 pub(crate) struct OwnedSource {
     pub(crate) service: u32,
     pub(crate) source: u32,
-    pub(crate) partition: Arc<Partition>,
+    pub(crate) reader: Reader,
+    /// Where reading goes on: a topic offset, or how many events a generator partition made.
     pub(crate) next: Offset,
     /// The highest event time read from it (windowed services).
     max_event_time: i64,
@@ -85,9 +89,35 @@ pub(crate) struct OwnedSource {
     last_read: Instant,
 }
 
+/// What a source partition reads.
+#[derive(Debug)]
+pub(crate) enum Reader {
+    /// A topic partition.
+    Topic(Arc<Partition>),
+    /// A generator partition.
+    Generator(GeneratorPartition),
+}
+
 impl OwnedSource {
-    pub(crate) fn new(service: u32, source: u32, partition: Arc<Partition>, next: Offset) -> OwnedSource {
-        OwnedSource { service, source, partition, next, max_event_time: i64::MIN, last_read: Instant::now() }
+    pub(crate) fn new(service: u32, source: u32, reader: Reader, next: Offset) -> OwnedSource {
+        OwnedSource { service, source, reader, next, max_event_time: i64::MIN, last_read: Instant::now() }
+    }
+
+    /// The partition's id within its source.
+    fn partition_id(&self) -> u32 {
+        match &self.reader {
+            Reader::Topic(partition) => partition.id(),
+            Reader::Generator(generator) => generator.partition,
+        }
+    }
+
+    /// Whether everything there is to read now was read: a topic partition's committed
+    /// records, or every event of a bounded generator (an endless one never is).
+    fn caught_up(&self) -> bool {
+        match &self.reader {
+            Reader::Topic(partition) => self.next >= partition.committed_end(),
+            Reader::Generator(generator) => self.next >= generator.end(),
+        }
     }
 }
 
@@ -148,6 +178,8 @@ pub(crate) struct Worker {
     round_robin: u32,
     /// This worker's WebAssembly instances.
     wasm: Instances,
+    /// The holder generator sources make their events in, reused.
+    event: Event,
 }
 
 impl Worker {
@@ -195,6 +227,7 @@ impl Worker {
             closing: Duration::ZERO,
             round_robin: id as u32,
             wasm: Instances::new(components),
+            event: Event::new(),
         }
     }
 
@@ -296,9 +329,21 @@ impl Worker {
             if self.shared.requested_epoch.load(Ordering::Acquire) > self.epoch {
                 break;
             }
-            let (service, source, partition, next) = {
+            let (service, source, next) = {
                 let s = &self.sources[index];
-                (s.service, s.source, Arc::clone(&s.partition), s.next)
+                (s.service, s.source, s.next)
+            };
+            let partition = match &self.sources[index].reader {
+                Reader::Topic(partition) => Arc::clone(partition),
+                Reader::Generator(_) => {
+                    progress |= self.generate(&topology, index)?;
+                    continue;
+                }
+            };
+            let Input::Topic { converter, value_type, .. } =
+                &topology.services[service as usize].sources[source as usize].input
+            else {
+                return Err(Error::Internal("a topic partition of a source that is no topic".into()));
             };
             if next >= partition.committed_end() {
                 continue;
@@ -337,10 +382,9 @@ impl Worker {
                     self.read += 1;
                     let s = &topology.services[service as usize];
                     let src = &s.sources[source as usize];
-                    let origin =
-                        Origin { topic: src.topic, partition: partition.id(), offset: record.offset };
+                    let origin = Origin { source, partition: partition.id(), offset: record.offset };
                     let key = record.key.map(Bytes::copy_from_slice);
-                    match flow::decode(record.value, src.converter, &src.value_type) {
+                    match flow::decode(record.value, *converter, value_type) {
                         Ok(value) => {
                             let flow = Flow { key, value, timestamp: record.timestamp, origin };
                             self.chain(&topology, service, &src.chain, flow, Stage::Route)?;
@@ -363,6 +407,38 @@ impl Worker {
             self.sources[index].next = position;
         }
         Ok(progress)
+    }
+
+    /// Makes the events of generator source `index` that are due (see `generator`) and
+    /// runs them through the service; returns whether it made any.
+    fn generate(&mut self, topology: &Topology, index: usize) -> Result<bool> {
+        let owned = &self.sources[index];
+        let (service, source, next) = (owned.service, owned.source, owned.next);
+        let Reader::Generator(generator) = &owned.reader else { return Ok(false) };
+        let limit = generator.due(next);
+        if limit <= next {
+            return Ok(false);
+        }
+        let (spec, partition) = (Arc::clone(&generator.spec), generator.partition);
+        let first = generator.number(next);
+        let step = u64::from(spec.partitions);
+        let chain = &topology.services[service as usize].sources[source as usize].chain;
+        self.current_source = index;
+        self.sources[index].last_read = Instant::now();
+        for count in 0..limit - next {
+            let number = first + count * step;
+            spec.generator.generate(number, &mut self.event);
+            let flow = Flow {
+                key: None,
+                value: self.event.to_value(),
+                timestamp: self.event.date_time(),
+                origin: Origin { source, partition, offset: number },
+            };
+            self.read += 1;
+            self.chain(topology, service, chain, flow, Stage::Route)?;
+        }
+        self.sources[index].next = limit;
+        Ok(true)
     }
 
     /// Runs a stateless chain, then the stage after it.
@@ -545,8 +621,8 @@ impl Worker {
         reason: &str,
         flow: Flow,
     ) {
-        let topic = topology.topic(flow.origin.topic).name.as_str();
-        let failure = flow::Failure { service: &service.name, operator, reason, topic };
+        let source = service.sources.get(flow.origin.source as usize).map_or(("topic", ""), |s| s.named());
+        let failure = flow::Failure { service: &service.name, operator, reason, source };
         let record = flow::dead_letter(&failure, flow);
         self.sinks[topology.dead_letter as usize][0].push(record);
         self.dead_letters += 1;
@@ -693,9 +769,10 @@ impl Worker {
         flow: Flow,
     ) {
         let Some(late) = topology.late_records else { return };
-        let body = serde_json::json!({
+        let (source_field, source_name) =
+            s.sources.get(flow.origin.source as usize).map_or(("topic", ""), |source| source.named());
+        let mut body = serde_json::json!({
             "service": s.name,
-            "topic": topology.topic(flow.origin.topic).name.as_str(),
             "partition": flow.origin.partition,
             "offset": flow.origin.offset,
             "timestamp": flow.timestamp,
@@ -703,6 +780,9 @@ impl Worker {
             "windows": missed.iter().map(|&bounds| window_value(bounds)).collect::<Vec<_>>(),
             "value": flow.value,
         });
+        if let Value::Object(fields) = &mut body {
+            fields.insert(source_field.to_owned(), Value::from(source_name));
+        }
         self.sinks[late as usize][0].push(Record::new(flow.key, body.to_string(), flow.timestamp));
     }
 
@@ -715,9 +795,9 @@ impl Worker {
             let (mut lowest, mut idle_highest, mut any, mut all_idle) = (i64::MAX, i64::MIN, false, true);
             for source in self.sources.iter().filter(|source| source.service == service as u32) {
                 any = true;
-                let idle = window.idleness.is_some_and(|idleness| {
-                    source.next >= source.partition.committed_end() && source.last_read.elapsed() >= idleness
-                });
+                let idle = window
+                    .idleness
+                    .is_some_and(|idleness| source.caught_up() && source.last_read.elapsed() >= idleness);
                 if idle {
                     idle_highest = idle_highest.max(source.max_event_time);
                 } else {
@@ -813,8 +893,7 @@ impl Worker {
     ) -> Result<()> {
         let s = &topology.services[service as usize];
         let Some(window) = &s.window else { return Ok(()) };
-        let origin =
-            Origin { topic: s.sources.first().map_or(0, |source| source.topic), partition: 0, offset: 0 };
+        let origin = Origin { source: 0, partition: 0, offset: 0 };
         let timestamp = bounds.0.saturating_sub(1);
         for (key, result) in emitted {
             match result {
@@ -906,7 +985,7 @@ impl Worker {
             // The watermark as of the last commit: the lowest event time over every source
             // partition, when all of them have one.
             let partitions: usize =
-                s.sources.iter().map(|source| topology.topic(source.topic).partitions as usize).sum();
+                s.sources.iter().map(|source| source.partitions(&topology) as usize).sum();
             let (mut restored, mut lowest) = (0, i64::MAX);
             for entry in self.store.list(&s.name, &update.state) {
                 let (stored_key, stored_value) = entry?;
@@ -925,7 +1004,7 @@ impl Worker {
                     restored += 1;
                     lowest = lowest.min(time);
                     for owned in &mut self.sources {
-                        if (owned.service, owned.source, owned.partition.id())
+                        if (owned.service, owned.source, owned.partition_id())
                             == (service as u32, source, partition)
                         {
                             owned.max_event_time = owned.max_event_time.max(time);
@@ -1063,7 +1142,7 @@ impl Worker {
         }
         for source in &self.sources {
             if self.windows[source.service as usize].is_some() && source.max_event_time > i64::MIN {
-                let key = event_time_key(source.source, source.partition.id());
+                let key = event_time_key(source.source, source.partition_id());
                 states.push((source.service, key, source.max_event_time.to_string().into_bytes()));
             }
         }
@@ -1072,8 +1151,8 @@ impl Worker {
             .sources
             .iter()
             .map(|s| {
-                caught_up &= s.next >= s.partition.committed_end();
-                (s.service, s.source, s.partition.id(), s.next)
+                caught_up &= s.caught_up();
+                (s.service, s.source, s.partition_id(), s.next)
             })
             .collect();
         let sinks = std::mem::replace(&mut self.sinks, empty_sink_buffers(&self.topology));

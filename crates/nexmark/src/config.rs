@@ -6,7 +6,7 @@
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Ids of the first person and the first auction, as in the reference generator: they start
 /// above zero so that small data sets still match the queries' constants.
@@ -31,7 +31,7 @@ pub const HOT_CHANNELS_RATIO: u64 = 2;
 pub const NUM_CHANNELS: u32 = 10_000;
 
 /// What the generator makes: the event mix, the rates and sizes, the seed and the clock.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Config {
     /// Seeds every random choice: the same seed (and settings) gives the same events.

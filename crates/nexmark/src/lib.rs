@@ -37,6 +37,8 @@
 //!     event.write_json(&mut json);
 //!     // key: none; value: `json`; record timestamp: `event.date_time()`
 //! }
+//! // The same JSON as a `serde_json::Value`, built without writing and parsing text:
+//! assert_eq!(event.to_value(), serde_json::from_slice::<serde_json::Value>(&json).unwrap());
 //! generator.generate(0, &mut event);
 //! assert_eq!(event.kind(), EventKind::Person);
 //! assert_eq!(event.person().map(|p| p.id), Some(1000));
@@ -49,6 +51,7 @@ mod generator;
 mod json;
 pub mod queries;
 mod rng;
+mod value;
 
 pub use config::{
     AUCTION_ID_LEAD, Config, FIRST_AUCTION_ID, FIRST_CATEGORY_ID, FIRST_PERSON_ID, HOT_BATCH,

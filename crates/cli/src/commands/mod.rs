@@ -1,5 +1,6 @@
 //! The command handlers, one per file, and what they share: opening the log.
 
+pub(crate) mod bench;
 pub(crate) mod build;
 pub(crate) mod consume;
 pub(crate) mod invoke;
@@ -27,6 +28,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(data_dir, &args),
         Command::State(command) => state::run(data_dir, command),
         Command::Invoke(args) => invoke::run(data_dir, &args),
+        Command::Bench(command) => bench::run(command),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `services`: what reads which topics, transforms, keys, keeps state and writes where.
+//! `services`: what reads which topics (or generators), transforms, keys, keeps state and writes where.
 //!
 //! ```text
 //! sources ─(source transforms)─┐
@@ -19,7 +19,7 @@ use super::window::Window;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Service {
-    /// The topics it reads. Validation requires at least one.
+    /// What it reads: topics, or generators. Validation requires at least one.
     #[serde(default)]
     pub sources: Vec<Endpoint>,
     /// Its keyed states, by name. Default: none.
@@ -41,24 +41,56 @@ pub struct Service {
     pub sinks: Vec<Endpoint>,
 }
 
-/// A source or sink: `{type: topic, id: <topic id>, transforms?}`.
+/// A source or sink: `{type: topic, id: <topic id>, transforms?}`, or (sources only) a
+/// Nexmark generator: `{type: nexmark, id: <name>, events?, rate?, partitions?, generator?,
+/// transforms?}`. The generator's fields are refused on topics by validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Endpoint {
-    /// What it is; only topics for now.
+    /// What it is: a topic, or a Nexmark generator.
     #[serde(rename = "type")]
     pub kind: EndpointKind,
-    /// The topic's id in `topics`.
+    /// A topic: its id in `topics`. A generator: its name, which its committed positions and
+    /// dead letters carry (`nexmark:<id>`).
     pub id: String,
-    /// Steps applied to records read from (or written to) this topic only. Default: none.
+    /// Steps applied to records read from (or written to) this endpoint only. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transforms: Vec<Step>,
+    /// A generator: how many events it makes in all. Default: no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// A generator: events per second of wall-clock time, over all its partitions. Default:
+    /// as fast as the engine takes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
+    /// A generator: how many source partitions it is split into (partition `p` of `P` makes
+    /// the events numbered `p`, `p + P`, …). Default: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+    /// A generator: what it makes (seed, base time, event mix, …), kebab-case fields of
+    /// [`eddy_nexmark::Config`]. Default: the Nexmark reference defaults, seed 0, base time 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<eddy_nexmark::Config>,
 }
 
 impl Endpoint {
     /// A topic endpoint with no transforms.
     pub fn topic(id: &str) -> Endpoint {
-        Endpoint { kind: EndpointKind::Topic, id: id.to_owned(), transforms: Vec::new() }
+        Endpoint {
+            kind: EndpointKind::Topic,
+            id: id.to_owned(),
+            transforms: Vec::new(),
+            events: None,
+            rate: None,
+            partitions: None,
+            generator: None,
+        }
+    }
+
+    /// A Nexmark generator source named `id`, with the defaults: unbounded, unpaced, one
+    /// partition, the reference generator settings.
+    pub fn nexmark(id: &str) -> Endpoint {
+        Endpoint { kind: EndpointKind::Nexmark, ..Endpoint::topic(id) }
     }
 }
 
@@ -68,6 +100,8 @@ impl Endpoint {
 pub enum EndpointKind {
     /// A topic declared in `topics`.
     Topic,
+    /// The Nexmark event generator (sources only): persons, auctions and bids as JSON.
+    Nexmark,
 }
 
 /// A state: `{type: keyed-state, properties: {key: {type}, value: {type, properties?}}}`.

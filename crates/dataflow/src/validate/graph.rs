@@ -1,5 +1,6 @@
 //! The service graph: services connect through topics (a writer feeds every reader of a
-//! topic it writes). The plan lists services writers-first; a cycle is an error.
+//! topic it writes; a generator source depends on no service). The plan lists services
+//! writers-first; a cycle is an error.
 
 use std::collections::BTreeSet;
 
@@ -19,7 +20,7 @@ impl Validator<'_> {
             .collect();
         let reads: Vec<BTreeSet<&str>> = services
             .iter()
-            .map(|service| service.sources.iter().map(|source| source.topic_id.as_str()).collect())
+            .map(|service| service.sources.iter().filter_map(|source| source.topic_id()).collect())
             .collect();
         let via = |from: usize, to: usize| -> Option<&str> {
             if from == to {

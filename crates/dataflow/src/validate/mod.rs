@@ -8,7 +8,8 @@
 //!   `config.commit-interval`;
 //! - types ([`types`]): unknown type names, names shadowing primitives, cycles;
 //! - topics ([`topics`]): valid and unique names, partitions, key and value types;
-//! - services ([`services`], [`steps`]): sources and sinks that exist, no service writing a
+//! - services ([`services`], [`steps`]): sources and sinks that exist (a `type: nexmark`
+//!   generator as a source only, its settings in range), no service writing a
 //!   topic it reads, states, operators in their place, exactly one logic per step, CEL that
 //!   compiles and reads only the variables it is given;
 //! - the graph ([`graph`]): services ordered so that writers come before readers; a cycle

@@ -1,4 +1,5 @@
-//! The `services` section: sources, sinks, states and the partition stage.
+//! The `services` section: sources (topics and Nexmark generators), sinks (topics only),
+//! states and the partition stage.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +11,20 @@ use super::{Validator, extend};
 use crate::diagnostic::Finding;
 use std::time::Duration;
 
-use crate::model::{FlushPer, Partition, Primitive, Service, StateValue, TypeDef, Window};
+use crate::model::{
+    Endpoint, EndpointKind, FlushPer, Partition, Primitive, Service, StateValue, TypeDef, Window,
+};
 use crate::plan::{
-    FlushPlan, PartitionPlan, ServicePlan, SinkPlan, SourcePlan, StatePlan, StateType, TopicPlan,
-    UpdateStatePlan, WindowKind, WindowPlan,
+    FlushPlan, NexmarkPlan, PartitionPlan, ServicePlan, SinkPlan, SourceInput, SourcePlan, StatePlan,
+    StateType, TopicPlan, UpdateStatePlan, WindowKind, WindowPlan,
 };
 use crate::suggest::closest;
 use crate::yaml::Path;
+
+/// The longest nexmark source id: it names the source in committed positions and dead letters.
+const MAX_GENERATOR_ID: usize = 200;
+/// The most partitions a nexmark source may be split into.
+const MAX_GENERATOR_PARTITIONS: u32 = 4096;
 
 impl Validator<'_> {
     /// Checks every service; returns the plans of those without problems.
@@ -73,22 +81,32 @@ impl Validator<'_> {
         let mut first_use: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, source) in service.sources.iter().enumerate() {
             let at = path.key("sources").index(index);
-            let topic = self.topic_ref(&source.id, at.key("id"), topics);
+            let input = match source.kind {
+                EndpointKind::Topic => {
+                    ok &= self.no_generator_fields(source, &at, "a topic source");
+                    let topic = self.topic_ref(&source.id, at.key("id"), topics);
+                    topic
+                        .zip(settings)
+                        .map(|(topic, settings)| SourceInput::Topic { topic, start: settings.start })
+                }
+                EndpointKind::Nexmark => self.nexmark(source, &at).map(SourceInput::Nexmark),
+            };
             if let Some(first) = first_use.insert(&source.id, index) {
+                let what = match source.kind {
+                    EndpointKind::Topic => "topic",
+                    EndpointKind::Nexmark => "source",
+                };
                 self.report(Finding::new(
                     at.key("id"),
-                    format!("topic `{}` is already a source of this service (sources[{first}])", source.id),
+                    format!("{what} `{}` is already a source of this service (sources[{first}])", source.id),
                 ));
                 ok = false;
             }
             let chain = self.chain(&source.transforms, &at.key("transforms"));
-            match (topic, chain, settings) {
-                (Some(topic), Some(chain), Some(settings)) => sources.push(SourcePlan {
-                    topic_id: source.id.clone(),
-                    topic,
-                    start: settings.start,
-                    chain,
-                }),
+            match (input, chain) {
+                (Some(input), Some(chain)) => {
+                    sources.push(SourcePlan { id: source.id.clone(), input, chain })
+                }
                 _ => ok = false,
             }
         }
@@ -162,8 +180,18 @@ impl Validator<'_> {
         let mut sinks = Vec::new();
         for (index, sink) in service.sinks.iter().enumerate() {
             let at = path.key("sinks").index(index);
+            if sink.kind == EndpointKind::Nexmark {
+                self.report(Finding::new(
+                    at.key("type"),
+                    "a nexmark generator can only be a source; a sink is a topic (`type: topic`)",
+                ));
+                ok = false;
+                continue;
+            }
+            ok &= self.no_generator_fields(sink, &at, "a sink");
             let topic = self.topic_ref(&sink.id, at.key("id"), topics);
-            if service.sources.iter().any(|source| source.id == sink.id) {
+            if service.sources.iter().any(|source| source.kind == EndpointKind::Topic && source.id == sink.id)
+            {
                 self.report(Finding::new(
                     at.key("id"),
                     format!(
@@ -345,6 +373,77 @@ impl Validator<'_> {
             flush: flush?,
         };
         ok.then_some(plan)
+    }
+
+    /// Checks a `type: nexmark` source at `path`.
+    fn nexmark(&mut self, source: &Endpoint, path: &Path) -> Option<NexmarkPlan> {
+        let mut ok = true;
+        let id = &source.id;
+        let valid_id = !id.is_empty()
+            && id.len() <= MAX_GENERATOR_ID
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid_id {
+            self.report(Finding::new(
+                path.key("id"),
+                format!(
+                    "a nexmark source's id must be 1 to {MAX_GENERATOR_ID} letters, digits, `.`, `_` or `-`, got `{id}`"
+                ),
+            ));
+            ok = false;
+        }
+        if source.events == Some(0) {
+            self.report(Finding::new(
+                path.key("events"),
+                "`events: 0` makes no events; give at least 1, or leave `events` out for an endless stream",
+            ));
+            ok = false;
+        }
+        if source.rate == Some(0) {
+            self.report(Finding::new(
+                path.key("rate"),
+                "`rate` must be at least 1 event per second; leave it out to generate as fast as possible",
+            ));
+            ok = false;
+        }
+        let partitions = source.partitions.unwrap_or(1);
+        if !(1..=MAX_GENERATOR_PARTITIONS).contains(&partitions) {
+            self.report(Finding::new(
+                path.key("partitions"),
+                format!("a nexmark source has 1 to {MAX_GENERATOR_PARTITIONS} partitions, not {partitions}"),
+            ));
+            ok = false;
+        }
+        ok.then(|| NexmarkPlan {
+            config: source.generator.clone().unwrap_or_default(),
+            events: source.events,
+            rate: source.rate,
+            partitions,
+        })
+    }
+
+    /// Reports each generator setting given to an endpoint that is not a generator (`what`:
+    /// "a sink", "a topic source"); returns whether there was none.
+    fn no_generator_fields(&mut self, endpoint: &Endpoint, path: &Path, what: &str) -> bool {
+        let present = [
+            ("events", endpoint.events.is_some()),
+            ("rate", endpoint.rate.is_some()),
+            ("partitions", endpoint.partitions.is_some()),
+            ("generator", endpoint.generator.is_some()),
+        ];
+        let mut none = true;
+        for (field, _) in present.iter().filter(|(_, present)| *present) {
+            let hint =
+                if *field == "partitions" { " (a topic's partitions are declared in `topics`)" } else { "" };
+            self.report(
+                Finding::new(
+                    path.key(field),
+                    format!("`{field}` is a setting of `type: nexmark` sources, not of {what}{hint}"),
+                )
+                .at_key(),
+            );
+            none = false;
+        }
+        none
     }
 
     /// Resolves a source's or sink's topic id, written at `path`.
