@@ -56,6 +56,7 @@ pub use logic::{AggregatePlan, Function, Logic, WasmSource};
 pub use model::Dataflow;
 pub use parse::{load, parse};
 pub use plan::{
-    FlushPlan, OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan, SinkPlan, SourcePlan,
-    StartOffset, StatePlan, StateType, TopicPlan, UpdateStatePlan, WindowKind, WindowPlan,
+    FlushPlan, JoinPlan, JoinSidePlan, OperatorKind, OperatorPlan, PartitionPlan, Plan, ServicePlan,
+    SinkPlan, SourcePlan, StartOffset, StatePlan, StateType, TopicPlan, UpdateStatePlan, WindowKind,
+    WindowPlan,
 };

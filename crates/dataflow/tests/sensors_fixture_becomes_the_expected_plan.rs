@@ -87,6 +87,7 @@ fn expected_plan() -> Plan {
                         },
                     }),
                 }),
+                join: None,
                 states: vec![StatePlan {
                     name: "readings-per-sensor".to_owned(),
                     key: Primitive::String,
@@ -116,6 +117,7 @@ fn expected_plan() -> Plan {
                     },
                 ],
                 partition: None,
+                join: None,
                 states: vec![],
                 window: None,
                 sinks: vec![SinkPlan {

@@ -10,7 +10,8 @@
 //! - topics ([`topics`]): valid and unique names, partitions, key and value types;
 //! - services ([`services`], [`steps`]): sources and sinks that exist, no service writing a
 //!   topic it reads, states, operators in their place, exactly one logic per step, CEL that
-//!   compiles and reads only the variables it is given;
+//!   compiles and reads only the variables it is given; a `join`'s sides and `emit`
+//!   ([`join`]);
 //! - the graph ([`graph`]): services ordered so that writers come before readers; a cycle
 //!   through topics is an error.
 //!
@@ -19,6 +20,7 @@
 
 mod aggregates;
 mod graph;
+mod join;
 mod services;
 mod settings;
 mod steps;
