@@ -68,7 +68,9 @@ impl Components {
                 if let Some(timestamp) = &window.timestamp {
                     add(&window.timestamp_origin, timestamp, OperatorKind::AssignTimestamp);
                 }
-                add(&window.flush.origin, &window.flush.logic, OperatorKind::Flush);
+                if let Some(flush) = &window.flush {
+                    add(&flush.origin, &flush.logic, OperatorKind::Flush);
+                }
             }
         }
         if let Some(origin) = inline.first() {
