@@ -111,7 +111,11 @@ fn join_logic_is_checked_cel() {
     has(&emit, 23, "unknown variable `persn` (did you mean `person`?)");
     has(&emit, 23, "unknown variable `value`");
     has(&problems(&with(23, "      emit: {cel: window.start}")), 23, "unknown variable `window`");
-    has(&problems(&with(17, "        key: {component: ./key.wasm}")), 17, "runs CEL only in this build");
+    let component_key = with(17, "        key: {component: ./key.wasm}");
+    let (_, plan) = parse(&component_key, "joins.yaml").unwrap();
+    assert!(matches!(plan.services[0].join.as_ref().unwrap().left.key, eddy_dataflow::Logic::Wasm(_)));
+    has(&problems(&with(16, "        when: {uses: pkg/f}")), 16, "`uses:`");
+    has(&problems(&with(23, "      emit: {component: ./emit.wasm}")), 23, "runs CEL only in this build");
     has(&problems(&with(23, "      emit: {run: \"fn f() {}\"}")), 23, "runs CEL only in this build");
     has(&problems(&with(23, "")), 12, "the join has no `emit`");
 }

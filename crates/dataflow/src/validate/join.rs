@@ -1,6 +1,7 @@
 //! A service's `join`: two sides with distinct names that CEL can read, sources the service
 //! has, a join key each, and an `emit` that reads only the sides, `key` and (windowed)
-//! `window`. Join logic is CEL only in this build.
+//! `window`. `when` and `key` may be WebAssembly (the `filter` and `assign-key` worlds);
+//! `emit` is CEL only.
 
 use super::Validator;
 use super::steps::Scope;
@@ -81,7 +82,7 @@ impl Validator<'_> {
             Some(emit) => {
                 let scope = if windowed { Scope::WindowedEmit } else { Scope::Emit };
                 let names = [join.left.name.as_str(), join.right.name.as_str()];
-                self.join_logic(&emit.codes(), &emit_path, scope, &names)
+                self.emit(&emit.codes(), &emit_path, scope, &names)
             }
         };
         let plan = JoinPlan { left: left?, right: right?, emit: emit?, emit_origin: emit_path.to_string() };
@@ -117,7 +118,7 @@ impl Validator<'_> {
         let when_path = path.key("when");
         let when = match &side.when {
             None => Some(None),
-            Some(when) => self.join_logic(&when.codes(), &when_path, Scope::Record, &[]).map(Some),
+            Some(when) => self.logic(&when.codes(), &when_path, Scope::Record).map(Some),
         };
         let key_path = path.key("key");
         let key = match &side.key {
@@ -134,7 +135,7 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(key) => self.join_logic(&key.codes(), &key_path, Scope::Record, &[]),
+            Some(key) => self.logic(&key.codes(), &key_path, Scope::Record),
         };
         let plan = JoinSidePlan {
             name: side.name.clone(),
@@ -171,15 +172,16 @@ impl Validator<'_> {
         false
     }
 
-    /// Join logic: CEL only, reading the scope's variables and `names`.
-    fn join_logic(&mut self, codes: &[Code<'_>], path: &Path, scope: Scope, names: &[&str]) -> Option<Logic> {
+    /// `emit`: CEL only, reading the scope's variables and `names`.
+    fn emit(&mut self, codes: &[Code<'_>], path: &Path, scope: Scope, names: &[&str]) -> Option<Logic> {
         match codes {
             [Code::Cel(source)] => self.cel_with(source, path.key("cel"), scope, names),
             [Code::Run(_) | Code::Uses(_) | Code::Component(_)] => {
                 self.report(
                     Finding::new(
                         path.clone(),
-                        "join logic (`when`, `key`, `emit`) runs CEL only in this build, not WebAssembly",
+                        "a join's `emit` runs CEL only in this build (no WebAssembly world takes two values); \
+                         `when` and `key` may be components",
                     )
                     .expected("`cel: <expression>`"),
                 );
