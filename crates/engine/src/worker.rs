@@ -565,12 +565,16 @@ impl Worker {
             slot.dirty = true;
             self.dirty[service as usize].push(key.clone());
         }
+        let others = join::rows(&slot.value, side.other());
+        if others.is_empty() {
+            return Ok(());
+        }
         let key_value = flow::key_value(Some(&key));
         let Some(arrived) = join::rows(&slot.value, side).last() else {
             return Err(Error::Internal("a stored join row vanished".into()));
         };
         let mut pairs = Vec::new();
-        for other in join::rows(&slot.value, side.other()) {
+        for other in others {
             let (left, right) = match side {
                 Side::Left => (arrived, other),
                 Side::Right => (other, arrived),
@@ -598,23 +602,25 @@ impl Worker {
             return Err(Error::Internal("a join cannot use session windows".into()));
         }
         let watermark = windows.watermark();
-        let mut missed = Vec::new();
-        let mut live = 0;
-        for (start, end) in window.kind.windows_of(flow.timestamp) {
-            if end.saturating_add(window.grace_ms) <= watermark {
-                missed.push((end, start));
-                continue;
-            }
-            live += 1;
-            let state =
-                windows.open.entry((end, start)).or_default().entry(key.clone()).or_insert_with(join::empty);
-            let row = join::row(flow.value.clone(), flow.timestamp);
-            if join::add(state, side, keep, row).map_err(Error::Internal)? {
-                windows.dirty.insert(((end, start), key.clone()));
-            }
-        }
-        if live == 0 {
+        let (live, missed): (Vec<Bounds>, Vec<Bounds>) = window
+            .kind
+            .windows_of(flow.timestamp)
+            .map(|(start, end)| (end, start))
+            .partition(|(end, _)| end.saturating_add(window.grace_ms) > watermark);
+        let Some((&last, rest)) = live.split_last() else {
             self.late_record(topology, s, watermark, &missed, flow);
+            return Ok(());
+        };
+        // The value is cloned for every window but the last (sliding windows), moved there.
+        let mut rows: Vec<(Bounds, Value)> =
+            rest.iter().map(|&bounds| (bounds, flow.value.clone())).collect();
+        rows.push((last, flow.value));
+        for (bounds, value) in rows {
+            let state =
+                windows.open.entry(bounds).or_default().entry(key.clone()).or_insert_with(join::empty);
+            if join::add(state, side, keep, join::row(value, flow.timestamp)).map_err(Error::Internal)? {
+                windows.dirty.insert((bounds, key.clone()));
+            }
         }
         Ok(())
     }
