@@ -114,6 +114,11 @@ fn join_logic_is_checked_cel() {
     let component_key = with(17, "        key: {component: ./key.wasm}");
     let (_, plan) = parse(&component_key, "joins.yaml").unwrap();
     assert!(matches!(plan.services[0].join.as_ref().unwrap().left.key, eddy_dataflow::Logic::Wasm(_)));
+    let (_, mut plan) = parse(&with(16, "        when: {component: when.wasm}"), "joins.yaml").unwrap();
+    plan.resolve_component_paths(std::path::Path::new("/flows"));
+    let mut visited = Vec::new();
+    plan.for_each_wasm(|origin, source| visited.push(format!("{origin} {source:?}")));
+    assert_eq!(visited, [r#"services.q3.join.left.when Component("/flows/when.wasm")"#]);
     has(&problems(&with(16, "        when: {uses: pkg/f}")), 16, "`uses:`");
     has(&problems(&with(23, "      emit: {component: ./emit.wasm}")), 23, "runs CEL only in this build");
     has(&problems(&with(23, "      emit: {run: \"fn f() {}\"}")), 23, "runs CEL only in this build");
