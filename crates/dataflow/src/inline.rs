@@ -17,9 +17,9 @@ use crate::yaml::{Path, Pos};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InlineSite {
     /// A step of a `transforms` list (of the service, a source, a sink, a window or a
-    /// partition) with its operator.
+    /// partition) with its operator; a join side's `when` is a `filter`.
     Transform(Operator),
-    /// `partition.assign-key`.
+    /// `partition.assign-key`, or a join side's `key`.
     AssignKey,
     /// `partition.update-state`.
     UpdateState,
@@ -123,6 +123,17 @@ impl Collector<'_> {
         self.steps(name, &service.transforms, &at.key("transforms"));
         if let Some(partition) = &service.partition {
             self.partition(name, partition, &at.key("partition"));
+        }
+        if let Some(join) = &service.join {
+            for (side, field) in [(&join.left, "left"), (&join.right, "right")] {
+                let at = at.key("join").key(field);
+                if let Some(when) = &side.when {
+                    self.add(name, at.key("when"), InlineSite::Transform(Operator::Filter), &when.run);
+                }
+                if let Some(key) = &side.key {
+                    self.add(name, at.key("key"), InlineSite::AssignKey, &key.run);
+                }
+            }
         }
         if let Some(window) = &service.window {
             let at = at.key("window");
@@ -316,6 +327,30 @@ mod tests {
         );
         assert!(found.iter().all(|code| code.service == "s"));
         assert_eq!(found[1].start, (8, 33));
+    }
+
+    #[test]
+    fn a_join_sides_when_and_key_are_a_filter_and_a_key() {
+        let found = snippets(
+            "services:
+  j:
+    sources: [{type: topic, id: a}]
+    join:
+      left: {name: l, when: {run: p}, key: {run: q}}
+      right: {name: r, key: {cel: value}}
+      emit: {cel: l}
+    sinks: [{type: topic, id: b}]
+",
+        );
+        let listed: Vec<(&str, InlineSite)> =
+            found.iter().map(|code| (code.origin.as_str(), code.site)).collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("services.j.join.left.when", InlineSite::Transform(Operator::Filter)),
+                ("services.j.join.left.key", InlineSite::AssignKey),
+            ]
+        );
     }
 
     #[test]

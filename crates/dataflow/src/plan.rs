@@ -10,12 +10,15 @@
 //!    ├─ sources        topic + start offset, or a Nexmark generator; per-source chain
 //!    ├─ chain          stateless operators on every record (fused, no channel hop)
 //!    ├─ partition      key expression → chain → update-state (with its state)
+//!    ├─ join           or: two sides (which records, join key, rows kept) → emit
 //!    └─ sinks          per-sink chain + topic
 //! ```
 //!
 //! Record flow through a service: each source's chain, then `chain`, then the partition
 //! stage (new key, its chain, then `update-state`, which computes the key's new state from
 //! `state` and the record and lets the record through unchanged), then each sink's chain.
+//! A join service instead sends each record to the side(s) it belongs to, keyed by that side's
+//! join key, and what `emit` returns for each pair of rows goes to the sinks.
 
 use std::time::Duration;
 
@@ -23,7 +26,7 @@ use eddy_types::TopicName;
 use serde_json::Value;
 
 use crate::logic::{Logic, WasmSource};
-use crate::model::{Converter, Primitive, TypeDef};
+use crate::model::{Converter, Keep, Primitive, TypeDef};
 
 /// Everything the engine needs to run a dataflow.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,8 @@ pub struct ServicePlan {
     pub chain: Vec<OperatorPlan>,
     /// Re-keying and state, if any.
     pub partition: Option<PartitionPlan>,
+    /// The join, if the service joins two sides (it then has no `partition`).
+    pub join: Option<JoinPlan>,
     /// Every state the service declares (the one `update-state` updates among them).
     pub states: Vec<StatePlan>,
     /// Event-time windows: when set, the partition stage's state is scoped to windows and
@@ -98,8 +103,8 @@ pub struct WindowPlan {
     pub merge: Option<Logic>,
     /// Where `merge` is declared.
     pub merge_origin: String,
-    /// What a closing window emits.
-    pub flush: FlushPlan,
+    /// What a closing window emits; `None` in a join service, where `emit` does.
+    pub flush: Option<FlushPlan>,
 }
 
 /// The shape of a service's windows, in ms.
@@ -281,6 +286,50 @@ pub struct UpdateStatePlan {
     pub state: StatePlan,
 }
 
+/// A join of two sides by a join key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinPlan {
+    /// The first side.
+    pub left: JoinSidePlan,
+    /// The second side.
+    pub right: JoinSidePlan,
+    /// Builds the output value from both sides' values (bound by the sides' names), `key`
+    /// and, in a windowed service, `window`; `null` emits nothing.
+    pub emit: Logic,
+    /// Where `emit` is declared.
+    pub emit_origin: String,
+}
+
+impl JoinPlan {
+    /// The name of the keyed state join rows are stored in:
+    /// `{"left": [row…], "right": [row…]}` per key, a row being `{"timestamp", "value"}`.
+    pub const STATE: &'static str = "join";
+
+    /// Both sides, left first.
+    pub fn sides(&self) -> [&JoinSidePlan; 2] {
+        [&self.left, &self.right]
+    }
+}
+
+/// One side of a join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinSidePlan {
+    /// The name `emit` binds this side's value to.
+    pub name: String,
+    /// Only records of this source (an index into the service's sources); `None`: any.
+    pub source: Option<usize>,
+    /// Which records belong to the side; `None`: all.
+    pub when: Option<Logic>,
+    /// Where `when` is declared.
+    pub when_origin: String,
+    /// Computes the join key.
+    pub key: Logic,
+    /// Where `key` is declared.
+    pub key_origin: String,
+    /// Which of the side's rows a key keeps.
+    pub keep: Keep,
+}
+
 /// A keyed state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatePlan {
@@ -378,11 +427,22 @@ impl Plan {
                     logic(&update.origin, &mut update.logic);
                 }
             }
+            if let Some(join) = &mut service.join {
+                for side in [&mut join.left, &mut join.right] {
+                    if let Some(when) = &mut side.when {
+                        logic(&side.when_origin, when);
+                    }
+                    logic(&side.key_origin, &mut side.key);
+                }
+                logic(&join.emit_origin, &mut join.emit);
+            }
             if let Some(window) = &mut service.window {
                 if let Some(timestamp) = &mut window.timestamp {
                     logic(&window.timestamp_origin, timestamp);
                 }
-                logic(&window.flush.origin, &mut window.flush.logic);
+                if let Some(flush) = &mut window.flush {
+                    logic(&flush.origin, &mut flush.logic);
+                }
             }
             for sink in &mut service.sinks {
                 chain(&mut sink.chain, &mut logic);

@@ -100,7 +100,7 @@ fn built_in_aggregates_are_planned_where_they_fit() {
         eddy_dataflow::Logic::Aggregate(a) if a.kind == eddy_dataflow::model::Aggregate::Sum && a.of.is_some()
     ));
     assert!(matches!(
-        &service.window.as_ref().unwrap().flush.logic,
+        &service.window.as_ref().unwrap().flush.as_ref().unwrap().logic,
         eddy_dataflow::Logic::Aggregate(a) if a.k == 3 && a.by.is_some()
     ));
 }

@@ -86,6 +86,7 @@ fn expected_plan() -> Plan {
                         },
                     }),
                 }),
+                join: None,
                 states: vec![StatePlan {
                     name: "readings-per-sensor".to_owned(),
                     key: Primitive::String,
@@ -114,6 +115,7 @@ fn expected_plan() -> Plan {
                     },
                 ],
                 partition: None,
+                join: None,
                 states: vec![],
                 window: None,
                 sinks: vec![SinkPlan {

@@ -209,14 +209,14 @@ impl Committer {
             self.summary.closing += snapshot.closing;
             for (service, key, value) in &snapshot.states {
                 let service = &topology.services[*service as usize];
-                if let Some(update) = service.keyed.as_ref().and_then(|k| k.update.as_ref()) {
-                    batch.put_state(&service.name, &update.state, key, value);
+                if let Some(state) = service.state_name() {
+                    batch.put_state(&service.name, state, key, value);
                 }
             }
             for (service, key) in &snapshot.deletes {
                 let service = &topology.services[*service as usize];
-                if let Some(update) = service.keyed.as_ref().and_then(|k| k.update.as_ref()) {
-                    batch.delete_state(&service.name, &update.state, key);
+                if let Some(state) = service.state_name() {
+                    batch.delete_state(&service.name, state, key);
                 }
             }
             for &(service, source, partition, next) in &snapshot.sources {

@@ -223,13 +223,10 @@ impl Handle {
         &self.topology.name
     }
 
-    /// Whether the dataflow declares state `state` in service `service` with an
-    /// `update-state` that writes it.
+    /// Whether service `service` writes state `state`: the state its `update-state`
+    /// updates, or `join` in a join service.
     pub fn has_state(&self, service: &str, state: &str) -> bool {
-        self.topology.services.iter().any(|s| {
-            s.name == service
-                && s.keyed.as_ref().and_then(|k| k.update.as_ref()).is_some_and(|u| u.state == state)
-        })
+        self.topology.services.iter().any(|s| s.name == service && s.state_name() == Some(state))
     }
 
     /// Appends records to a partition through the committer; returns once they are durable

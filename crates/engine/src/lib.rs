@@ -22,6 +22,8 @@
 //!
 //! Event-time windows (`window` in a service) are in `windows`: watermarks travel between
 //! workers like records, and window state, closes and late records commit with the epoch.
+//! A `join` service keys each side by its join key, re-partitions like `assign-key`, and
+//! keeps each key's rows as keyed state (`join`), per window when the service has one.
 //!
 //! What it is not (yet): session windows, WebAssembly operators, several processes.
 
@@ -31,6 +33,7 @@ mod engine;
 mod error;
 mod flow;
 mod generator;
+mod join;
 mod operators;
 mod recovery;
 mod shared;

@@ -71,6 +71,22 @@ pub(crate) fn call_flush(
     function.eval(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
+/// Runs a join's `emit` on one pair of rows: `sides` are the sides' names with their rows'
+/// values, `key` the join key, `window` the window in a windowed service.
+pub(crate) fn call_emit(
+    logic: &Logic,
+    key: &Value,
+    window: Option<&Value>,
+    sides: [(&str, &Value); 2],
+) -> Result<Value, String> {
+    let function = cel(logic)?;
+    let mut bindings = Bindings::new(&Value::Null).with_key(key).with_named(&sides);
+    if let Some(window) = window {
+        bindings = bindings.with_window(window);
+    }
+    function.eval(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
 /// Runs a session window's `merge`: `state` is the earlier session's, `other` the later's.
 pub(crate) fn call_merge(logic: &Logic, state: &Value, other: &Value) -> Result<Value, String> {
     let bindings = Bindings::new(&Value::Null).with_state(state).with_other(other);

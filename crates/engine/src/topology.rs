@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
-use eddy_dataflow::{Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
+use eddy_dataflow::{JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
@@ -31,11 +31,24 @@ pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) sources: Vec<Source>,
     pub(crate) keyed: Option<Keyed>,
+    /// The join of two sides, instead of `keyed`.
+    pub(crate) join: Option<JoinPlan>,
     /// Event-time windows over the keyed state, if any.
     pub(crate) window: Option<WindowPlan>,
     pub(crate) sinks: Vec<Sink>,
     /// Whether any expression reads `key`, so the key is converted for it only then.
     pub(crate) uses_key: bool,
+}
+
+impl Service {
+    /// The keyed state the service writes: the one `update-state` updates, or `join`.
+    pub(crate) fn state_name(&self) -> Option<&str> {
+        match (&self.keyed, &self.join) {
+            (Some(keyed), _) => keyed.update.as_ref().map(|update| update.state.as_str()),
+            (None, Some(_)) => Some(JoinPlan::STATE),
+            (None, None) => None,
+        }
+    }
 }
 
 /// What a service reads, with the source's and the service's stateless chain fused.
@@ -244,6 +257,7 @@ impl Topology {
                 name: service.name.clone(),
                 sources,
                 keyed,
+                join: service.join.clone(),
                 window: service.window.clone(),
                 sinks: service_sinks,
                 uses_key,
@@ -273,4 +287,7 @@ fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
                 || p.update_state.as_ref().is_some_and(|u| reads_key(&u.logic))
         })
         || service.window.as_ref().is_some_and(|w| w.timestamp.as_ref().is_some_and(reads_key))
+        || service.join.as_ref().is_some_and(|j| {
+            j.sides().iter().any(|side| reads_key(&side.key) || side.when.as_ref().is_some_and(reads_key))
+        })
 }

@@ -64,11 +64,21 @@ impl Components {
                     add(&update.origin, &update.logic, OperatorKind::UpdateState);
                 }
             }
+            if let Some(join) = &service.join {
+                for side in join.sides() {
+                    if let Some(when) = &side.when {
+                        add(&side.when_origin, when, OperatorKind::Filter);
+                    }
+                    add(&side.key_origin, &side.key, OperatorKind::AssignKey);
+                }
+            }
             if let Some(window) = &service.window {
                 if let Some(timestamp) = &window.timestamp {
                     add(&window.timestamp_origin, timestamp, OperatorKind::AssignTimestamp);
                 }
-                add(&window.flush.origin, &window.flush.logic, OperatorKind::Flush);
+                if let Some(flush) = &window.flush {
+                    add(&flush.origin, &flush.logic, OperatorKind::Flush);
+                }
             }
         }
         if let Some(origin) = inline.first() {

@@ -7,7 +7,9 @@
 //! the worker owning the key, over a bounded channel (back-pressure: a full channel makes the
 //! sender work on its own inbound records until there is room).
 //! The owner runs the keyed chain and `update-state` against its in-memory state cache,
-//! loading a key's committed value from the store on first use.
+//! loading a key's committed value from the store on first use. A join service sends a
+//! record to each side it belongs to, keyed by that side's join key; the owner keeps the
+//! key's rows in the same cache (or in its windows) and emits the pairs (see `join`).
 //!
 //! Closing epoch E (aligned, as in Flink's checkpoint barriers, and in one process):
 //!
@@ -31,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::model::FlushPer;
-use eddy_dataflow::{Logic, OperatorPlan, WasmSource, WindowKind, WindowPlan};
+use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::Partition;
 use eddy_nexmark::Event;
 use eddy_state::StateStore;
@@ -42,7 +44,8 @@ use serde_json::Value;
 use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
 use crate::generator::GeneratorPartition;
-use crate::operators::{call, call_flush, call_merge, run_chain};
+use crate::join::{self, Side};
+use crate::operators::{call, call_emit, call_flush, call_merge, run_chain};
 use crate::shared::Shared;
 use crate::topology::{Input, Service, Topology};
 use crate::wasm::{Components, Instances};
@@ -61,8 +64,8 @@ const READ_BYTES: usize = 32 << 10;
 /// What travels between workers.
 #[derive(Debug)]
 pub(crate) enum Message {
-    /// Re-keyed records for the receiver's key groups: (service, record).
-    Records(Vec<(u32, Flow)>),
+    /// Re-keyed records for the receiver's key groups.
+    Records(Vec<(To, Flow)>),
     /// The sender has sent everything of this epoch.
     Barrier(u64),
     /// The sender's watermark of a windowed service rose: (service, sender, watermark).
@@ -73,6 +76,14 @@ pub(crate) enum Message {
     /// The sender closed every window of the service through this watermark, and sent its
     /// parts before: (service, sender, watermark).
     WindowsClosed(u32, usize, i64),
+}
+
+/// Where a re-keyed record goes on the worker owning its key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct To {
+    pub(crate) service: u32,
+    /// The join side it is a row of; `None`: the partition stage.
+    pub(crate) side: Option<Side>,
 }
 
 /// A source partition this worker reads.
@@ -162,7 +173,7 @@ pub(crate) struct Worker {
     /// Senders to every worker, by id (this worker's own is never used).
     pub(crate) peers: Vec<SyncSender<Message>>,
     pub(crate) to_committer: SyncSender<ToCommitter>,
-    outbound: Vec<Vec<(u32, Flow)>>,
+    outbound: Vec<Vec<(To, Flow)>>,
     cache: Vec<HashMap<Bytes, Slot>>,
     dirty: Vec<Vec<Bytes>>,
     /// Per service: its windows, for windowed services.
@@ -291,8 +302,8 @@ impl Worker {
         match message {
             Message::Records(flows) => {
                 let topology = Arc::clone(&self.topology);
-                for (service, flow) in flows {
-                    self.keyed(&topology, service, flow)?;
+                for (to, flow) in flows {
+                    self.keyed(&topology, to, flow)?;
                 }
             }
             Message::Barrier(epoch) => {
@@ -483,9 +494,9 @@ impl Worker {
     /// After the stateless chain: re-key and send to the key's worker, or go to the sinks.
     fn route(&mut self, topology: &Topology, service: u32, mut flow: Flow) -> Result<()> {
         let s = &topology.services[service as usize];
-        let Some(keyed) = &s.keyed else {
+        if s.keyed.is_none() && s.join.is_none() {
             return self.sinks(topology, service, flow);
-        };
+        }
         let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
         if let Some(window) = &s.window {
             if let Some(logic) = &window.timestamp {
@@ -510,6 +521,12 @@ impl Worker {
                 source.max_event_time = source.max_event_time.max(flow.timestamp);
             }
         }
+        if s.join.is_some() {
+            return self.route_join(topology, service, flow, &key);
+        }
+        let Some(keyed) = &s.keyed else {
+            return Err(Error::Internal("routing a record of a service without a keyed stage".into()));
+        };
         let new_key = call(&keyed.key, WasmKind::AssignKey, &mut self.wasm, &flow, &key, None)
             .and_then(|k| flow::key_bytes(&k));
         let new_key = match new_key {
@@ -519,12 +536,73 @@ impl Worker {
                 return Ok(());
             }
         };
-        let target = partition_for_key(&new_key, self.workers as u32) as usize;
         flow.key = Some(new_key);
-        if target == self.id {
-            return self.keyed(topology, service, flow);
+        self.dispatch(topology, To { service, side: None }, flow)
+    }
+
+    /// A record of a join service: to every side whose `source` and `when` it passes, keyed
+    /// by that side's join key. A record of no side is dropped.
+    fn route_join(&mut self, topology: &Topology, service: u32, mut flow: Flow, key: &Value) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(join) = &s.join else {
+            return Err(Error::Internal("routing a join row of a service without a join".into()));
+        };
+        let source = self.sources.get(self.current_source).map(|owned| owned.source as usize);
+        let mut keys: [Option<Bytes>; 2] = [None, None];
+        for (slot, side) in keys.iter_mut().zip(join.sides()) {
+            if side.source.is_some_and(|wanted| Some(wanted) != source) {
+                continue;
+            }
+            if let Some(when) = &side.when {
+                let failure = match call(when, WasmKind::Filter, &mut self.wasm, &flow, key, None) {
+                    Ok(Value::Bool(true)) => None,
+                    Ok(Value::Bool(false)) => continue,
+                    Ok(other) => Some(format!("when returned {other}, expected a boolean")),
+                    Err(reason) => Some(reason),
+                };
+                if let Some(reason) = failure {
+                    self.dead_letter(topology, s, &side.when_origin, &reason, flow.clone());
+                    continue;
+                }
+            }
+            match call(&side.key, WasmKind::AssignKey, &mut self.wasm, &flow, key, None)
+                .and_then(|k| flow::key_bytes(&k))
+            {
+                Ok(join_key) => *slot = Some(join_key),
+                Err(reason) => self.dead_letter(topology, s, &side.key_origin, &reason, flow.clone()),
+            }
         }
-        self.outbound[target].push((service, flow));
+        let to = |side| To { service, side: Some(side) };
+        match keys {
+            [Some(left), Some(right)] => {
+                let mut copy = flow.clone();
+                copy.key = Some(left);
+                self.dispatch(topology, to(Side::Left), copy)?;
+                flow.key = Some(right);
+                self.dispatch(topology, to(Side::Right), flow)
+            }
+            [Some(left), None] => {
+                flow.key = Some(left);
+                self.dispatch(topology, to(Side::Left), flow)
+            }
+            [None, Some(right)] => {
+                flow.key = Some(right);
+                self.dispatch(topology, to(Side::Right), flow)
+            }
+            [None, None] => Ok(()),
+        }
+    }
+
+    /// Sends a re-keyed record to the worker owning its key, or processes it here.
+    fn dispatch(&mut self, topology: &Topology, to: To, flow: Flow) -> Result<()> {
+        let Some(key) = &flow.key else {
+            return Err(Error::Internal("dispatching a record without a key".into()));
+        };
+        let target = partition_for_key(key, self.workers as u32) as usize;
+        if target == self.id {
+            return self.keyed(topology, to, flow);
+        }
+        self.outbound[target].push((to, flow));
         if self.outbound[target].len() >= OUTBOUND_BATCH {
             let flows = std::mem::take(&mut self.outbound[target]);
             self.send(target, Message::Records(flows))?;
@@ -533,11 +611,140 @@ impl Worker {
     }
 
     /// A record arriving at the worker that owns its key.
-    fn keyed(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
-        let Some(keyed) = &topology.services[service as usize].keyed else {
+    fn keyed(&mut self, topology: &Topology, to: To, flow: Flow) -> Result<()> {
+        if let Some(side) = to.side {
+            return self.join_row(topology, to.service, side, flow);
+        }
+        let Some(keyed) = &topology.services[to.service as usize].keyed else {
             return Err(Error::Internal("a keyed record for a service without a keyed stage".into()));
         };
-        self.chain(topology, service, &keyed.chain, flow, Stage::Update)
+        self.chain(topology, to.service, &keyed.chain, flow, Stage::Update)
+    }
+
+    /// A row of a join side at the worker owning its join key. Unwindowed: stored in the
+    /// key's join state, then paired with every stored row of the other side. Windowed:
+    /// stored in each open window holding its event time (late if none is open).
+    fn join_row(&mut self, topology: &Topology, service: u32, side: Side, flow: Flow) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let Some(join) = &s.join else {
+            return Err(Error::Internal("a join row for a service without a join".into()));
+        };
+        let Some(key) = flow.key.clone() else {
+            return Err(Error::Internal("a join row without a key".into()));
+        };
+        let keep = side.of(join).keep;
+        if s.window.is_some() {
+            return self.join_row_in_windows(topology, service, side, keep, key, flow);
+        }
+        let cache = &mut self.cache[service as usize];
+        if !cache.contains_key(&key) {
+            let value = match self.store.get(&s.name, JoinPlan::STATE, &key)? {
+                Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Internal(format!("stored join state of service '{}' is not JSON: {e}", s.name))
+                })?,
+                None => join::empty(),
+            };
+            cache.insert(key.clone(), Slot { value, dirty: false });
+        }
+        let Some(slot) = cache.get_mut(&key) else {
+            return Err(Error::Internal("state slot vanished".into()));
+        };
+        let (timestamp, origin) = (flow.timestamp, flow.origin);
+        if !join::add(&mut slot.value, side, keep, join::row(flow.value, timestamp))
+            .map_err(Error::Internal)?
+        {
+            return Ok(());
+        }
+        if !slot.dirty {
+            slot.dirty = true;
+            self.dirty[service as usize].push(key.clone());
+        }
+        let others = join::rows(&slot.value, side.other());
+        if others.is_empty() {
+            return Ok(());
+        }
+        let key_value = flow::key_value(Some(&key));
+        let Some(arrived) = join::rows(&slot.value, side).last() else {
+            return Err(Error::Internal("a stored join row vanished".into()));
+        };
+        let mut pairs = Vec::new();
+        for other in others {
+            let (left, right) = match side {
+                Side::Left => (arrived, other),
+                Side::Right => (other, arrived),
+            };
+            pairs.push(emit_pair(join, &key_value, None, left, right));
+        }
+        self.emitted(topology, service, &key, origin, pairs)
+    }
+
+    /// A windowed join row: stored on its side in every open window holding its event time.
+    fn join_row_in_windows(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        side: Side,
+        keep: eddy_dataflow::model::Keep,
+        key: Bytes,
+        flow: Flow,
+    ) -> Result<()> {
+        let s = &topology.services[service as usize];
+        let (Some(window), Some(windows)) = (&s.window, self.windows[service as usize].as_mut()) else {
+            return Err(Error::Internal("no windows for a windowed join".into()));
+        };
+        if matches!(window.kind, WindowKind::Session { .. }) {
+            return Err(Error::Internal("a join cannot use session windows".into()));
+        }
+        let watermark = windows.watermark();
+        let (live, missed): (Vec<Bounds>, Vec<Bounds>) = window
+            .kind
+            .windows_of(flow.timestamp)
+            .map(|(start, end)| (end, start))
+            .partition(|(end, _)| end.saturating_add(window.grace_ms) > watermark);
+        let Some((&last, rest)) = live.split_last() else {
+            self.late_record(topology, s, watermark, &missed, flow);
+            return Ok(());
+        };
+        // The value is cloned for every window but the last (sliding windows), moved there.
+        let mut rows: Vec<(Bounds, Value)> =
+            rest.iter().map(|&bounds| (bounds, flow.value.clone())).collect();
+        rows.push((last, flow.value));
+        for (bounds, value) in rows {
+            let state =
+                windows.open.entry(bounds).or_default().entry(key.clone()).or_insert_with(join::empty);
+            if join::add(state, side, keep, join::row(value, flow.timestamp)).map_err(Error::Internal)? {
+                windows.dirty.insert((bounds, key.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what `emit` returned for pairs of rows of `key` to the sinks: `null` emits
+    /// nothing, a failure goes to the dead-letter topic with both rows' values.
+    fn emitted(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        key: &Bytes,
+        origin: Origin,
+        pairs: Vec<Emitted>,
+    ) -> Result<()> {
+        let s = &topology.services[service as usize];
+        for emitted in pairs {
+            let timestamp = emitted.timestamp;
+            match emitted.result {
+                Ok(Value::Null) => {}
+                Ok(value) => {
+                    self.sinks(topology, service, Flow { key: Some(key.clone()), value, timestamp, origin })?
+                }
+                Err((reason, value)) => {
+                    let Some(join) = &s.join else { continue };
+                    let flow = Flow { key: Some(key.clone()), value, timestamp, origin };
+                    self.dead_letter(topology, s, &join.emit_origin, &reason, flow);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn update(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
@@ -831,12 +1038,28 @@ impl Worker {
     fn close_windows(&mut self, topology: &Topology, service: u32) -> Result<()> {
         let s = &topology.services[service as usize];
         let Some(window) = &s.window else { return Ok(()) };
-        let per_window = window.flush.per == FlushPer::Window;
+        let per_window = window.flush.as_ref().is_some_and(|flush| flush.per == FlushPer::Window);
         loop {
             let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
             let Some((bounds, states)) = windows.pop_closed(window.grace_ms) else { break };
+            if let Some(join) = &s.join {
+                let window_json = window_value(bounds);
+                let origin = Origin { source: 0, partition: 0, offset: 0 };
+                for (key, state) in states {
+                    let key_value = flow::key_value(Some(&key));
+                    let mut pairs = Vec::new();
+                    for left in join::rows(&state, Side::Left) {
+                        for right in join::rows(&state, Side::Right) {
+                            pairs.push(emit_pair(join, &key_value, Some(&window_json), left, right));
+                        }
+                    }
+                    self.emitted(topology, service, &key, origin, pairs)?;
+                }
+                continue;
+            }
+            let Some(flush) = &window.flush else { break };
             if per_window {
-                let part = match &window.flush.logic {
+                let part = match &flush.logic {
                     Logic::Aggregate(plan) => crate::aggregate::top_k_candidates(plan, states, bounds),
                     _ => states,
                 };
@@ -849,7 +1072,7 @@ impl Worker {
                 continue;
             }
             let window_json = window_value(bounds);
-            let emitted = self.run_flush(s, window, bounds, states, &window_json);
+            let emitted = self.run_flush(s, flush, bounds, states, &window_json);
             self.emit_flushed(topology, service, bounds, &window_json, emitted)?;
         }
         if per_window {
@@ -872,11 +1095,12 @@ impl Worker {
     fn flush_collected(&mut self, topology: &Topology, service: u32) -> Result<()> {
         let s = &topology.services[service as usize];
         let Some(window) = &s.window else { return Ok(()) };
+        let Some(flush) = &window.flush else { return Ok(()) };
         loop {
             let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
             let Some((bounds, states)) = windows.pop_collected(window.grace_ms) else { return Ok(()) };
             let window_json = window_value(bounds);
-            let emitted = self.run_flush(s, window, bounds, states, &window_json);
+            let emitted = self.run_flush(s, flush, bounds, states, &window_json);
             self.emit_flushed(topology, service, bounds, &window_json, emitted)?;
         }
     }
@@ -892,7 +1116,7 @@ impl Worker {
         emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)>,
     ) -> Result<()> {
         let s = &topology.services[service as usize];
-        let Some(window) = &s.window else { return Ok(()) };
+        let Some(flush) = s.window.as_ref().and_then(|window| window.flush.as_ref()) else { return Ok(()) };
         let origin = Origin { source: 0, partition: 0, offset: 0 };
         let timestamp = bounds.0.saturating_sub(1);
         for (key, result) in emitted {
@@ -906,7 +1130,7 @@ impl Worker {
                 Ok(value) => self.sinks(topology, service, Flow { key, value, timestamp, origin })?,
                 Err(reason) => {
                     let flow = Flow { key, value: window_json.clone(), timestamp, origin };
-                    self.dead_letter(topology, s, &window.flush.origin, &reason, flow);
+                    self.dead_letter(topology, s, &flush.origin, &reason, flow);
                 }
             }
         }
@@ -918,13 +1142,13 @@ impl Worker {
     fn run_flush(
         &mut self,
         s: &Service,
-        window: &WindowPlan,
+        flush: &FlushPlan,
         bounds: Bounds,
         states: Vec<(Bytes, Value)>,
         window_json: &Value,
     ) -> Vec<(Option<Bytes>, std::result::Result<Value, String>)> {
         let mut emitted: Vec<(Option<Bytes>, std::result::Result<Value, String>)> = Vec::new();
-        if let Logic::Wasm(WasmSource::Component(path)) = &window.flush.logic {
+        if let Logic::Wasm(WasmSource::Component(path)) = &flush.logic {
             let state_name =
                 s.keyed.as_ref().and_then(|k| k.update.as_ref()).map_or("", |u| u.state.as_str());
             let entry = |key: &Bytes, state: &Value| eddy_wasm::Entry {
@@ -932,7 +1156,7 @@ impl Worker {
                 value: serde_json::to_vec(state).unwrap_or_default(),
             };
             let (end, start) = bounds;
-            match window.flush.per {
+            match flush.per {
                 FlushPer::Key => {
                     for (key, state) in states {
                         let result =
@@ -945,15 +1169,14 @@ impl Worker {
                     emitted.push((None, self.wasm.flush(path, (start, end), state_name, entries)));
                 }
             }
-        } else if let Logic::Aggregate(plan) = &window.flush.logic {
+        } else if let Logic::Aggregate(plan) = &flush.logic {
             emitted.push((None, crate::aggregate::top_k(plan, states, window_json)));
         } else {
-            match window.flush.per {
+            match flush.per {
                 FlushPer::Key => {
                     for (key, state) in states {
                         let key_value = flow::key_value(Some(&key));
-                        let result =
-                            call_flush(&window.flush.logic, &key_value, Some(&state), window_json, None);
+                        let result = call_flush(&flush.logic, &key_value, Some(&state), window_json, None);
                         emitted.push((Some(key), result));
                     }
                 }
@@ -965,7 +1188,7 @@ impl Worker {
                     let entries = Value::Array(entries);
                     emitted.push((
                         None,
-                        call_flush(&window.flush.logic, &Value::Null, None, window_json, Some(&entries)),
+                        call_flush(&flush.logic, &Value::Null, None, window_json, Some(&entries)),
                     ));
                 }
             }
@@ -977,8 +1200,7 @@ impl Worker {
     fn load_windows(&mut self) -> Result<()> {
         let topology = Arc::clone(&self.topology);
         for (service, s) in topology.services.iter().enumerate() {
-            let (Some(_), Some(update)) = (&s.window, s.keyed.as_ref().and_then(|k| k.update.as_ref()))
-            else {
+            let (Some(_), Some(state)) = (&s.window, s.state_name()) else {
                 continue;
             };
             let Some(windows) = self.windows[service].as_mut() else { continue };
@@ -987,7 +1209,7 @@ impl Worker {
             let partitions: usize =
                 s.sources.iter().map(|source| source.partitions(&topology) as usize).sum();
             let (mut restored, mut lowest) = (0, i64::MAX);
-            for entry in self.store.list(&s.name, &update.state) {
+            for entry in self.store.list(&s.name, state) {
                 let (stored_key, stored_value) = entry?;
                 if let Some((bounds, key)) = parse_part_key(&stored_key) {
                     // A part of a per-window flush, waiting at its collector.
@@ -1171,6 +1393,29 @@ impl Worker {
         self.dead_letters = 0;
         Ok(snapshot)
     }
+}
+
+/// What `emit` returned for one pair of rows, with the output's timestamp; a failure
+/// carries both rows' values for the dead-letter topic.
+struct Emitted {
+    result: std::result::Result<Value, (String, Value)>,
+    timestamp: i64,
+}
+
+/// Runs `emit` on a pair of rows.
+fn emit_pair(join: &JoinPlan, key: &Value, window: Option<&Value>, left: &Value, right: &Value) -> Emitted {
+    let (left_value, right_value) = (join::value(left), join::value(right));
+    let sides = [(join.left.name.as_str(), left_value), (join.right.name.as_str(), right_value)];
+    let result = call_emit(&join.emit, key, window, sides).map_err(|reason| {
+        let mut pair = serde_json::Map::new();
+        pair.insert(join.left.name.clone(), left_value.clone());
+        pair.insert(join.right.name.clone(), right_value.clone());
+        if let Some(window) = window {
+            pair.insert("window".to_owned(), window.clone());
+        }
+        (reason, Value::Object(pair))
+    });
+    Emitted { result, timestamp: join::timestamp(left).max(join::timestamp(right)) }
 }
 
 /// What comes after a stateless chain.

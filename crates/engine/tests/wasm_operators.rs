@@ -1,5 +1,5 @@
 //! WebAssembly components as dataflow operators: a dataflow whose filter, keys, state
-//! updates, event times and window flushes are components gives exactly what the same
+//! updates, event times, window flushes and join sides' `when` and `key` are components gives exactly what the same
 //! dataflow in CEL gives; a component that traps or loops fails only its record (to the
 //! dead-letter topic, with the reason); a component that does not fit its step stops the
 //! dataflow before it starts, naming the step.
@@ -29,6 +29,7 @@ topics:
   totals: {name: totals, partitions: 2, schema: {value: {type: event}}}
   big: {name: big, partitions: 2, schema: {value: {type: event}}}
   windowed: {name: windowed, partitions: 2, schema: {value: {type: window-count}}}
+  joined: {name: joined, partitions: 2, schema: {value: {type: event}}}
 services:
 "#;
 
@@ -58,6 +59,13 @@ const CEL_SERVICES: &str = r#"
         update-state: {cel: state + 1}
       flush: {cel: "{'k': key, 'start': window.start, 'count': state}"}
     sinks: [{type: topic, id: windowed}]
+  join:
+    sources: [{type: topic, id: events}]
+    join:
+      left: {name: big, when: {cel: "value.v > 90"}, key: {cel: value.k}}
+      right: {name: small, when: {cel: "value.v == 0"}, key: {cel: value.k}}
+      emit: {cel: "{'id': big.id, 'k': key, 'v': small.id}"}
+    sinks: [{type: topic, id: joined}]
 "#;
 
 const WASM_SERVICES: &str = r#"
@@ -86,6 +94,13 @@ const WASM_SERVICES: &str = r#"
         update-state: {component: WINDOW}
       flush: {component: WINDOW}
     sinks: [{type: topic, id: windowed}]
+  join:
+    sources: [{type: topic, id: events}]
+    join:
+      left: {name: big, when: {component: SUM}, key: {component: SUM}}
+      right: {name: small, when: {cel: "value.v == 0"}, key: {cel: value.k}}
+      emit: {cel: "{'id': big.id, 'k': key, 'v': small.id}"}
+    sinks: [{type: topic, id: joined}]
 "#;
 
 fn wasm_dataflow() -> String {
@@ -168,7 +183,7 @@ fn components_compute_what_the_same_dataflow_in_cel_computes() {
             let summary = start(dir.path(), &dataflow, workers).unwrap();
             assert_eq!(summary.dead_letters, 0, "workers = {workers}");
         }
-        for topic in ["totals", "big", "windowed"] {
+        for topic in ["totals", "big", "windowed", "joined"] {
             let (cel, wasm) = (read_sorted(cel_dir.path(), topic), read_sorted(wasm_dir.path(), topic));
             assert!(!cel.is_empty(), "{topic} has records");
             assert_eq!(wasm, cel, "topic {topic}, workers = {workers}");

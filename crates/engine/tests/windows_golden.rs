@@ -1,4 +1,4 @@
-//! Golden tests of event-time windows, discovered from `tests/windows/<case>/`:
+//! Golden tests of event-time windows and joins, discovered from `tests/windows/<case>/`:
 //!
 //! - `dataflow.yaml`: the dataflow;
 //! - `input.jsonl`: one record per line, `{"topic", "partition", "timestamp"?, "key"?,

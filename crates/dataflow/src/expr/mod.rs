@@ -1,8 +1,8 @@
 //! CEL expressions: the inline operator logic of a dataflow (`cel: value.temp > 30.0`).
 //!
 //! [`Expr::compile`] parses once; [`Expr::eval`] runs the program against a record's
-//! [`Bindings`] (`value`, `key`, `timestamp` and, in `update-state`, `state`) and returns a
-//! JSON value. Values cross the boundary as JSON: objects become CEL maps, integers that fit
+//! [`Bindings`] (`value`, `key`, `timestamp` and, in `update-state`, `state`; a join's
+//! `emit` binds its sides' values by the names the file gives them) and returns a JSON value. Values cross the boundary as JSON: objects become CEL maps, integers that fit
 //! `i64` become `int` (so `state + 1` works on a counter), larger ones `uint`, other numbers
 //! `double`; the way back is the reverse (see `convert.rs`). An expression that fails at run
 //! time, say `value.temp > 30.0` on a record whose `temp` is a string, is an [`EvalError`],
@@ -62,6 +62,8 @@ pub struct Expr {
     program: Arc<Program>,
     /// Which bindings the expression reads: only those are converted for each record.
     reads: Reads,
+    /// The other free variables it reads, which only [`Bindings::named`] can bind.
+    names: Arc<[String]>,
 }
 
 /// The bindings an expression reads.
@@ -128,12 +130,23 @@ pub struct Bindings<'a> {
     pub entries: Option<&'a Value>,
     /// The later session's state (`other`), in `merge`.
     pub other: Option<&'a Value>,
+    /// Values bound by names of the file's choosing: a join's sides, in `emit`.
+    pub named: &'a [(&'a str, &'a Value)],
 }
 
 impl<'a> Bindings<'a> {
     /// Bindings with only `value` set: no key, timestamp 0, no state.
     pub fn new(value: &'a Value) -> Self {
-        Bindings { value, key: None, timestamp: 0, state: None, window: None, entries: None, other: None }
+        Bindings {
+            value,
+            key: None,
+            timestamp: 0,
+            state: None,
+            window: None,
+            entries: None,
+            other: None,
+            named: &[],
+        }
     }
 
     /// Sets `key`.
@@ -169,6 +182,12 @@ impl<'a> Bindings<'a> {
     /// Sets `entries`.
     pub fn with_entries(mut self, entries: &'a Value) -> Self {
         self.entries = Some(entries);
+        self
+    }
+
+    /// Binds each `(name, value)` of `named`; names the expression does not read cost nothing.
+    pub fn with_named(mut self, named: &'a [(&'a str, &'a Value)]) -> Self {
+        self.named = named;
         self
     }
 }
@@ -247,6 +266,11 @@ impl Expr {
         if let (true, Some(other)) = (self.reads.other, bindings.other) {
             context.add_variable_as_val(OTHER, convert::to_val(other));
         }
+        for (name, value) in bindings.named {
+            if self.names.iter().any(|read| read == name) {
+                context.add_variable_as_val(*name, convert::to_val(value));
+            }
+        }
         let result =
             CelValue::resolve_val(self.program.expression(), &context).map_err(|error| self.failed(error))?;
         convert::from_val(&*result)
@@ -280,6 +304,7 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
         )));
     }
     let mut reads = Reads::default();
+    let mut names = Vec::new();
     for variable in scope::free_variables(&program, source) {
         match variable.name.as_str() {
             VALUE => reads.value = true,
@@ -289,10 +314,10 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
             WINDOW => reads.window = true,
             ENTRIES => reads.entries = true,
             OTHER => reads.other = true,
-            _ => {}
+            _ => names.push(variable.name),
         }
     }
-    Ok(Expr { source: Arc::from(source), program: Arc::new(program), reads })
+    Ok(Expr { source: Arc::from(source), program: Arc::new(program), reads, names: names.into() })
 }
 
 impl CompileError {
@@ -356,6 +381,17 @@ mod tests {
         assert_eq!(expr.eval(&bindings).unwrap(), json!(["k", 42, 8, "v"]));
         assert_eq!(eval("key == null", &json!(1)).unwrap(), json!(true));
         assert_eq!(eval("value", &json!(u64::MAX)).unwrap(), json!(u64::MAX));
+    }
+
+    #[test]
+    fn named_bindings_are_visible_by_their_names() {
+        let expr = Expr::compile("{'who': person.name, 'item': auction.id, 'key': key}").unwrap();
+        let (person, auction, unused, key) = (json!({"name": "ann"}), json!({"id": 7}), json!(0), json!("k"));
+        let named = [("person", &person), ("auction", &auction), ("bid", &unused)];
+        let bindings = Bindings::new(&Value::Null).with_key(&key).with_named(&named);
+        assert_eq!(expr.eval(&bindings).unwrap(), json!({"who": "ann", "item": 7, "key": "k"}));
+        let unbound = expr.eval(&Bindings::new(&Value::Null).with_named(&named[..1]));
+        assert!(matches!(unbound, Err(EvalError::Failed { .. })), "{unbound:?}");
     }
 
     #[test]

@@ -22,6 +22,7 @@
 //! what to run is the [`crate::Plan`].
 
 mod aggregate;
+mod join;
 mod service;
 mod settings;
 mod step;
@@ -34,6 +35,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use aggregate::Aggregate;
+pub use join::{Join, JoinSide, Keep};
 pub use service::{
     Endpoint, EndpointKind, Partition, Service, StateDef, StateKind, StateProperties, StateValue,
 };

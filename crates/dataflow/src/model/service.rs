@@ -5,11 +5,15 @@
 //!                              ├─ transforms ─ partition { assign-key, transforms, update-state } ─┬─(sink transforms)─ sinks
 //! sources ─(source transforms)─┘                                                                  └─ ...
 //! ```
+//!
+//! Instead of `partition`, a service may `join` two sides of its records by a join key
+//! (see [`Join`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::join::Join;
 use super::step::{FunctionDef, Step};
 use super::topic::TypeRef;
 use super::types::{Primitive, TypeDef};
@@ -31,6 +35,9 @@ pub struct Service {
     /// Re-keying and keyed state. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<Partition>,
+    /// Pairs the records of two sides by a join key, instead of `partition`. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<Join>,
     /// Event-time windows: the service's keyed state is scoped to windows that `flush`
     /// when the watermark passes them. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,8 @@
 //! - services ([`services`], [`steps`]): sources and sinks that exist (a `type: nexmark`
 //!   generator as a source only, its settings in range), no service writing a
 //!   topic it reads, states, operators in their place, exactly one logic per step, CEL that
-//!   compiles and reads only the variables it is given;
+//!   compiles and reads only the variables it is given; a `join`'s sides and `emit`
+//!   ([`join`]);
 //! - the graph ([`graph`]): services ordered so that writers come before readers; a cycle
 //!   through topics is an error.
 //!
@@ -20,6 +21,7 @@
 
 mod aggregates;
 mod graph;
+mod join;
 mod services;
 mod settings;
 mod steps;

@@ -1,5 +1,5 @@
 //! The `services` section: sources (topics and Nexmark generators), sinks (topics only),
-//! states and the partition stage.
+//! states, and the partition stage or the join.
 
 use std::collections::BTreeMap;
 
@@ -148,7 +148,28 @@ impl Validator<'_> {
                 self.partition(partition, &partition_path, name, service, states.as_deref()).map(Some)
             }
         };
-        if service.window.is_some() && partition_def.is_none_or(|p| p.update_state.is_none()) && ok {
+        let join = match &service.join {
+            None => Some(None),
+            Some(join) => self.join(join, &path.key("join"), service, service.window.is_some()).map(Some),
+        };
+        if service.join.is_some() && partition_def.is_some() {
+            self.report(
+                Finding::new(
+                    path.key("join"),
+                    format!(
+                        "service `{name}` has both `partition` and `join`; a service either re-keys and keeps state \
+                         (`partition`) or joins two sides (`join`): split it into two services"
+                    ),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        if service.window.is_some()
+            && service.join.is_none()
+            && partition_def.is_none_or(|p| p.update_state.is_none())
+            && ok
+        {
             self.report(
                 Finding::new(
                     path.key("window"),
@@ -164,7 +185,16 @@ impl Validator<'_> {
 
         let ends_in_state = partition_def.is_some_and(|partition| partition.update_state.is_some())
             && service.window.is_none();
-        if service.sinks.is_empty() && !ends_in_state {
+        if service.sinks.is_empty() && service.join.is_some() {
+            self.report(
+                Finding::new(
+                    path.key("sinks"),
+                    format!("service `{name}` joins but has no sinks for what `emit` returns; add `sinks`"),
+                )
+                .at_key(),
+            );
+            ok = false;
+        } else if service.sinks.is_empty() && !ends_in_state {
             self.report(
                 Finding::new(
                     path.key("sinks"),
@@ -218,6 +248,7 @@ impl Validator<'_> {
             sources,
             chain: chain?,
             partition: partition?,
+            join: join?,
             states: states?,
             window: window?,
             sinks,
@@ -292,7 +323,9 @@ impl Validator<'_> {
             Some(function) => self.logic(&function.codes(), &timestamp_path, Scope::Record).map(Some),
         };
         let merge_path = path.key("merge");
+        let joins = service.join.is_some();
         let merge = match (&window.merge, &window.session) {
+            (_, Some(_)) if joins => Some(None),
             (Some(merge), Some(_)) => self.logic(&merge.codes(), &merge_path, Scope::Merge).map(Some),
             (None, Some(_)) => {
                 self.report(
@@ -314,7 +347,30 @@ impl Validator<'_> {
             }
             (None, None) => Some(None),
         };
+        if let (true, Some(_)) = (joins, &window.session) {
+            self.report(
+                Finding::new(
+                    path.key("session"),
+                    "a join cannot use session windows; use `tumbling` or `sliding`",
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
         let flush = match &window.flush {
+            None if joins => Some(None),
+            Some(_) if joins => {
+                self.report(
+                    Finding::new(
+                        path.key("flush"),
+                        format!(
+                            "service `{name}` joins, so a closing window emits what `join.emit` returns; remove `flush`"
+                        ),
+                    )
+                    .at_key(),
+                );
+                None
+            }
             None => {
                 self.report(
                     Finding::new(
@@ -349,7 +405,7 @@ impl Validator<'_> {
                         self.logic(&codes, &at, scope)
                     }
                 };
-                logic.map(|logic| FlushPlan { per: flush.per, logic, origin: at.to_string() })
+                logic.map(|logic| Some(FlushPlan { per: flush.per, logic, origin: at.to_string() }))
             }
         };
         if service.sinks.is_empty() {

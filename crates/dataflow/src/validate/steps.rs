@@ -23,6 +23,10 @@ pub(super) enum Scope {
     FlushWindow,
     /// `state` and `other` (a session window's `merge`).
     Merge,
+    /// `key` and the sides' names (a join's `emit`).
+    Emit,
+    /// `key`, `window` and the sides' names (a windowed join's `emit`).
+    WindowedEmit,
 }
 
 impl Scope {
@@ -33,6 +37,8 @@ impl Scope {
             Scope::FlushKey => &[KEY, STATE, WINDOW],
             Scope::FlushWindow => &[WINDOW, ENTRIES],
             Scope::Merge => &[STATE, OTHER],
+            Scope::Emit => &[KEY],
+            Scope::WindowedEmit => &[KEY, WINDOW],
         }
     }
 }
@@ -136,6 +142,17 @@ impl Validator<'_> {
     }
 
     pub(super) fn cel(&mut self, source: &str, path: Path, scope: Scope) -> Option<Logic> {
+        self.cel_with(source, path, scope, &[])
+    }
+
+    /// Like [`Validator::cel`], with `names` bound as well.
+    pub(super) fn cel_with(
+        &mut self,
+        source: &str,
+        path: Path,
+        scope: Scope,
+        names: &[&str],
+    ) -> Option<Logic> {
         let expr = match Expr::compile(source) {
             Ok(expr) => expr,
             Err(error) => {
@@ -146,7 +163,7 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let allowed = scope.variables();
+        let allowed: Vec<&str> = scope.variables().iter().chain(names).copied().collect();
         let mut ok = true;
         for variable in expr.free_variables() {
             if allowed.contains(&variable.name.as_str()) {
