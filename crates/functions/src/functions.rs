@@ -25,6 +25,10 @@ pub trait Functions: Send + Sync + 'static {
 
     /// The most messages one batch for `function_type` may hold (`maxNumBatchRequests`).
     fn max_batch(&self, function_type: &FunctionType) -> usize;
+
+    /// Whether a function of `function_type` can be called: messages from outside to other
+    /// types are refused where they arrive.
+    fn serves(&self, function_type: &FunctionType) -> bool;
 }
 
 impl Functions for RemoteFunctions {
@@ -35,5 +39,9 @@ impl Functions for RemoteFunctions {
 
     fn max_batch(&self, function_type: &FunctionType) -> usize {
         RemoteFunctions::max_batch(self, function_type)
+    }
+
+    fn serves(&self, function_type: &FunctionType) -> bool {
+        self.endpoint_for(function_type).is_some()
     }
 }

@@ -245,6 +245,11 @@ impl Functions for NativeFunctions {
         }
     }
 
+    fn serves(&self, function_type: &FunctionType) -> bool {
+        self.functions.contains_key(function_type)
+            || self.remote.as_ref().is_some_and(|remote| remote.endpoint_for(function_type).is_some())
+    }
+
     fn max_batch(&self, function_type: &FunctionType) -> usize {
         match (&self.remote, self.functions.contains_key(function_type)) {
             (Some(remote), false) => RemoteFunctions::max_batch(remote, function_type),

@@ -37,6 +37,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
+use crate::functions::Functions;
 use crate::handle::Handle;
 use crate::{Error, Result};
 
@@ -133,10 +134,15 @@ pub(crate) struct Listeners {
 
 impl Listeners {
     /// Serves the ports on the current tokio runtime until it stops.
-    pub(crate) fn serve(self, module: &Module, handle: &Handle, replies: &Replies) -> Result<()> {
+    pub(crate) fn serve(
+        self,
+        functions: &Arc<dyn Functions>,
+        handle: &Handle,
+        replies: &Replies,
+    ) -> Result<()> {
         if let Some(listener) = self.ingress {
             let ingress = Arc::new(Ingress {
-                module: module.clone(),
+                functions: Arc::clone(functions),
                 handle: handle.clone(),
                 replies: replies.clone(),
             });
@@ -197,7 +203,7 @@ fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> 
 
 /// The ingress side: requests in, records on [`INGRESS_TOPIC`].
 struct Ingress {
-    module: Module,
+    functions: Arc<dyn Functions>,
     handle: Handle,
     replies: Replies,
 }
@@ -284,11 +290,8 @@ impl Ingress {
         let function_type: FunctionType = format!("{namespace}/{name}").parse().map_err(|error| {
             (StatusCode::NOT_FOUND, format!("`{namespace}/{name}` is not a function type: {error}"))
         })?;
-        if self.module.endpoint_for(&function_type).is_none() {
-            return Err((
-                StatusCode::NOT_FOUND,
-                format!("no endpoint of the module serves `{function_type}`"),
-            ));
+        if !self.functions.serves(&function_type) {
+            return Err((StatusCode::NOT_FOUND, format!("no function of the module is `{function_type}`")));
         }
         let content_type = headers.get(hyper::header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
         let Some(typename) = content_type.and_then(|value| value.strip_prefix("application/vnd.")) else {

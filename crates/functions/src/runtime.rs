@@ -207,8 +207,8 @@ pub fn start_with(
                 .build()
                 .map_err(Error::Start)?;
             tokio.block_on(async move {
-                playground.serve(&module, &served, &replies)?;
                 let functions = make_functions(&module);
+                playground.serve(&functions, &served, &replies)?;
                 let parts = Parts {
                     module,
                     store,

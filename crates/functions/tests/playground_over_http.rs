@@ -134,7 +134,7 @@ spec:
     let (status, body) =
         http(ingress, "PUT", "/nobody/serves/this", Some("application/vnd.example/GreetRequest"), "{}");
     assert_eq!(status, 404);
-    assert!(body.contains("no endpoint"), "{body}");
+    assert!(body.contains("no function of the module is `nobody/serves`"), "{body}");
     assert_eq!(http(ingress, "GET", "/example/person/bob", None, "").0, 405);
     assert_eq!(http(egress, "GET", "/no-such-topic", None, "").0, 404);
 
