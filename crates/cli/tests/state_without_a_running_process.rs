@@ -25,12 +25,20 @@ fn commit_state(eddy: &Eddy, entries: &[(&str, &str)]) {
 #[test]
 fn state_is_read_from_the_store_the_last_run_left() {
     let eddy = Eddy::new();
-    commit_state(&eddy, &[("bob", r#"{"count": 5}"#), ("alice", "3"), ("key with spaces", "null")]);
+    commit_state(
+        &eddy,
+        &[("bob", r#"{"count": 5}"#), ("alice", "3"), ("key with spaces", "null"), ("~event-time/0/0", "7")],
+    );
     assert_eq!(text(eddy.ok(&["state", "get", "counter", "counts", "bob"])), "{\"count\":5}\n");
     assert_eq!(text(eddy.ok(&["state", "get", "counter", "counts", "key with spaces"])), "null\n");
     assert_eq!(
         text(eddy.ok(&["state", "list", "counter", "counts"])),
         "alice 3\nbob {\"count\":5}\nkey with spaces null\n"
+    );
+    assert_eq!(
+        text(eddy.ok(&["state", "list", "counter", "counts", "--internal"])),
+        "alice 3\nbob {\"count\":5}\nkey with spaces null\n~event-time/0/0 7\n",
+        "the engine's own entries only when asked for"
     );
     let json = text(eddy.ok(&["state", "ls", "counter", "counts", "--format", "json"]));
     assert_eq!(json.lines().next().unwrap(), r#"{"key":"alice","value":3}"#);

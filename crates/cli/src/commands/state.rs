@@ -24,6 +24,10 @@ pub(crate) enum StateCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also list the engine's own entries, whose keys start with `~` (the event time read
+        /// from each source partition, window parts waiting for their flush).
+        #[arg(long)]
+        internal: bool,
     },
     /// Print the value of one key, as JSON.
     Get {
@@ -48,15 +52,17 @@ pub(crate) enum Format {
 /// Runs a `state` subcommand.
 pub(crate) fn run(data_dir: &Path, command: StateCommand) -> anyhow::Result<()> {
     match command {
-        StateCommand::List { service, state, format } => list(data_dir, &service, &state, format),
+        StateCommand::List { service, state, format, internal } => {
+            list(data_dir, &service, &state, format, internal)
+        }
         StateCommand::Get { service, state, key } => get(data_dir, &service, &state, &key),
     }
 }
 
-fn list(data_dir: &Path, service: &str, state: &str, format: Format) -> anyhow::Result<()> {
+fn list(data_dir: &Path, service: &str, state: &str, format: Format, internal: bool) -> anyhow::Result<()> {
     let entries = Target::connect(data_dir)?.state_list(service, state)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    for (key, value) in &entries {
+    for (key, value) in entries.iter().filter(|(key, _)| internal || !key.starts_with(b"~")) {
         match format {
             Format::Text => {
                 out.write_all(key)?;
