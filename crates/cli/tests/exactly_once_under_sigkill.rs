@@ -1,9 +1,9 @@
 //! Exactly-once, proven: `eddy run` over a million records with keyed state, a re-partition
 //! and event-time windows is killed with SIGKILL at random moments (seeded), restarted each time, and
 //! in the end the state and every output topic are exactly what one pass over the input
-//! gives: no record lost, none twice. It runs twice: with CEL logic and a per-window `top-k`
-//! (whose windows' keys are spread over both workers), and with the same logic as
-//! WebAssembly components.
+//! gives: no record lost, none twice. It runs twice: with CEL logic, a per-window `top-k`
+//! (whose windows' keys are spread over both workers) and a windowed join; and with the same
+//! logic as WebAssembly components.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,6 +30,7 @@ types:
   event: {type: object, properties: {id: {type: u64}, k: {type: string}, v: {type: u64}}}
   window-count: {type: object, properties: {k: {type: string}, start: {type: i64}, count: {type: u64}}}
   bounds: {type: object, properties: {start: {type: i64}, end: {type: i64}}}
+  pair: {type: object, properties: {big: {type: u64}, small: {type: u64}}}
   ranked: {type: object, properties: {rank: {type: u32}, key: {type: string}, state: {type: u64}, window: {type: bounds}}}
 topics:
   events: {name: events, partitions: 4, schema: {value: {type: event}}}
@@ -37,6 +38,7 @@ topics:
   big: {name: big, partitions: 2, schema: {value: {type: event}}}
   windowed: {name: windowed, partitions: 2, schema: {value: {type: window-count}}}
   top: {name: top, partitions: 1, schema: {value: {type: ranked}}}
+  pairs: {name: pairs, partitions: 2, schema: {value: {type: pair}}}
 services:
   sum:
     sources: [{type: topic, id: events}]
@@ -80,6 +82,16 @@ const TOP_PER_WINDOW: &str = r#"
         update-state: {aggregate: sum, of: value.v}
       flush: {per: window, aggregate: top-k, k: 3, by: state}
     sinks: [{type: topic, id: top}]
+  pairs-per-window:
+    sources: [{type: topic, id: events}]
+    window:
+      tumbling: {duration: 100s}
+      assign-timestamp: {cel: int(value.id)}
+    join:
+      left: {name: big, when: {cel: value.v > 90}, key: {cel: value.k}}
+      right: {name: small, when: {cel: value.v < 5}, key: {cel: value.k}}
+      emit: {cel: "{'big': big.id, 'small': small.id}"}
+    sinks: [{type: topic, id: pairs}]
 "#;
 
 /// Event time is the id in ms: windows of this many ids.
@@ -213,6 +225,35 @@ fn state_and_outputs_are_exact_after_repeated_sigkills() {
         }
     }
     assert_eq!(ranked, expected, "the top keys of every closed window, exactly once");
+
+    // The windowed join: per closed window and key, every big record with every small one.
+    let pairs = eddy.ok(&["consume", "pairs", "-B", "-d"]);
+    let mut pairs: Vec<(u64, u64)> = pairs
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+            (value["big"].as_u64().unwrap(), value["small"].as_u64().unwrap())
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut sides: BTreeMap<(u64, u64), (Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    for id in 0..RECORDS - WINDOW {
+        let side = sides.entry((id / WINDOW, key(id))).or_default();
+        if v(id) > 90 {
+            side.0.push(id);
+        }
+        if v(id) < 5 {
+            side.1.push(id);
+        }
+    }
+    let mut expected: Vec<(u64, u64)> = sides
+        .values()
+        .flat_map(|(big, small)| big.iter().flat_map(|&b| small.iter().map(move |&s| (b, s))))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(pairs.len(), expected.len(), "every pair of every closed window exactly once");
+    assert!(pairs == expected, "the joined pairs differ from the reference");
 }
 
 #[test]
