@@ -89,8 +89,7 @@ pub(crate) fn top_k_candidates(
     states: Vec<(Bytes, Value)>,
     bounds: (i64, i64),
 ) -> Vec<(Bytes, Value)> {
-    let (end, start) = bounds;
-    let window = serde_json::json!({"start": start, "end": end});
+    let window = crate::windows::window_value(bounds);
     match rank(plan, states.iter().cloned(), &window) {
         Ok(mut ranked) => {
             ranked.truncate(kept(plan, &ranked));

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use eddy_statefun::{FunctionType, Module};
-use eddy_types::{Header, Record};
+use eddy_types::{Header, Record, now_millis};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -380,8 +380,4 @@ impl Egress {
         }
         respond(StatusCode::NO_CONTENT, "")
     }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

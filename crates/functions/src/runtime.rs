@@ -560,7 +560,7 @@ impl Runtime {
         for delayed in effects.delayed {
             match delayed {
                 Delayed::Send { delay, message, cancellation_token } => {
-                    let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    let delay = millis(delay);
                     self.timers.add(StoredTimer {
                         due_ms: now_millis().saturating_add(delay),
                         target: message.target,

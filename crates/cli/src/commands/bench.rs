@@ -18,7 +18,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -109,7 +109,7 @@ fn nexmark(args: &NexmarkArgs) -> anyhow::Result<()> {
             bail!("{file_name} is not a valid dataflow");
         }
     };
-    let start_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let start_ms = eddy_types::now_millis();
     let generator = configure_sources(&mut plan, args, partitions, start_ms)?;
     let output = output_topic(&plan)?;
 
@@ -298,7 +298,7 @@ fn watch_latency(log: &Log, output: &eddy_types::TopicName, done: &AtomicBool) -
             if *next >= partition.committed_end() {
                 continue;
             }
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let now = eddy_types::now_millis();
             for batch in partition.read(*next, 1 << 20)? {
                 for record in batch.records() {
                     samples.push(now.saturating_sub(record.timestamp).max(0) as u64);
