@@ -56,7 +56,7 @@ pub use logic::{AggregatePlan, Function, Logic, WasmSource};
 pub use model::Dataflow;
 pub use parse::{load, parse};
 pub use plan::{
-    FlushPlan, JoinPlan, JoinSidePlan, NexmarkPlan, OperatorKind, OperatorPlan, PartitionPlan, Plan,
-    ServicePlan, SinkPlan, SourceInput, SourcePlan, StartOffset, StatePlan, StateType, TopicPlan,
+    EmitPlan, FlushPlan, JoinPlan, JoinSidePlan, NexmarkPlan, OperatorKind, OperatorPlan, PartitionPlan,
+    Plan, ServicePlan, SinkPlan, SourceInput, SourcePlan, StartOffset, StatePlan, StateType, TopicPlan,
     UpdateStatePlan, WindowKind, WindowPlan,
 };

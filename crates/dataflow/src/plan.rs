@@ -9,14 +9,15 @@
 //!    │                 that writes a topic it reads
 //!    ├─ sources        topic + start offset, or a Nexmark generator; per-source chain
 //!    ├─ chain          stateless operators on every record (fused, no channel hop)
-//!    ├─ partition      key expression → chain → update-state (with its state)
+//!    ├─ partition      key expression → chain → update-state (with its state) → emit?
 //!    ├─ join           or: two sides (which records, join key, rows kept) → emit
 //!    └─ sinks          per-sink chain + topic
 //! ```
 //!
 //! Record flow through a service: each source's chain, then `chain`, then the partition
 //! stage (new key, its chain, then `update-state`, which computes the key's new state from
-//! `state` and the record and lets the record through unchanged), then each sink's chain.
+//! `state` and the record and lets the record through unchanged, or what `emit` makes of the
+//! record and the state before and after), then each sink's chain.
 //! A join service instead sends each record to the side(s) it belongs to, keyed by that side's
 //! join key, and what `emit` returns for each pair of rows goes to the sinks.
 
@@ -273,6 +274,23 @@ pub struct PartitionPlan {
     pub chain: Vec<OperatorPlan>,
     /// The state update, if any.
     pub update_state: Option<UpdateStatePlan>,
+    /// What goes on to the sinks after the update (`value`, `key`, `timestamp`, `state` and
+    /// `previous` bound); `None`: the record itself.
+    pub emit: Option<EmitPlan>,
+}
+
+/// `partition.emit`: the record a state update sends on, as a changelog of the state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmitPlan {
+    /// The code; a `null` result emits nothing.
+    pub logic: Logic,
+    /// Where it is declared.
+    pub origin: String,
+}
+
+impl EmitPlan {
+    /// The name the key's state before the update is bound to in `emit`.
+    pub const PREVIOUS: &'static str = "previous";
 }
 
 /// `update-state`: computes the key's new state; `state` is bound to the current one.

@@ -85,6 +85,7 @@ fn expected_plan() -> Plan {
                             value: StateType::Number(Primitive::U64),
                         },
                     }),
+                    emit: None,
                 }),
                 join: None,
                 states: vec![StatePlan {

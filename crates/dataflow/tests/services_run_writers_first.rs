@@ -75,6 +75,7 @@ fn counter() -> serde_json::Result<Dataflow> {
                 assign_key: FunctionDef::cel("value"),
                 transforms: vec![],
                 update_state: Some(FunctionDef::cel("state + 1")),
+                emit: None,
             }),
             ..Service::default()
         },

@@ -4,7 +4,7 @@
 //! through the chain with the operator's place and the reason, for the dead-letter topic.
 
 use eddy_dataflow::expr::{Bindings, EvalError, Expr};
-use eddy_dataflow::{Logic, OperatorKind, OperatorPlan, WasmSource};
+use eddy_dataflow::{EmitPlan, Logic, OperatorKind, OperatorPlan, WasmSource};
 use eddy_wasm::OperatorKind as WasmKind;
 use serde_json::Value;
 
@@ -85,6 +85,24 @@ pub(crate) fn call_emit(
         bindings = bindings.with_window(window);
     }
     function.eval(&bindings).map_err(|e: EvalError| e.to_string())
+}
+
+/// Runs a partition's `emit` after a state update: the record's bindings, the key's new
+/// `state` and its `previous` one.
+pub(crate) fn call_state_emit(
+    logic: &Logic,
+    flow: &Flow,
+    key: &Value,
+    state: &Value,
+    previous: &Value,
+) -> Result<Value, String> {
+    let named = [(EmitPlan::PREVIOUS, previous)];
+    let bindings = Bindings::new(&flow.value)
+        .with_key(key)
+        .with_timestamp(flow.timestamp)
+        .with_state(state)
+        .with_named(&named);
+    cel(logic)?.eval(&bindings).map_err(|e: EvalError| e.to_string())
 }
 
 /// Runs a session window's `merge`: `state` is the earlier session's, `other` the later's.

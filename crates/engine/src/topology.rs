@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
-use eddy_dataflow::{JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
+use eddy_dataflow::{EmitPlan, JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
@@ -98,6 +98,8 @@ pub(crate) struct Keyed {
     pub(crate) key_origin: String,
     pub(crate) chain: Vec<OperatorPlan>,
     pub(crate) update: Option<Update>,
+    /// What goes on to the sinks after `update`; `None`: the record itself.
+    pub(crate) emit: Option<EmitPlan>,
 }
 
 /// `update-state` on one keyed state.
@@ -235,6 +237,7 @@ impl Topology {
                         _ => u.state.value.initial(),
                     },
                 }),
+                emit: p.emit.clone(),
             });
             let mut service_sinks = Vec::new();
             for sink in &service.sinks {
@@ -285,6 +288,7 @@ fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
             reads_key(&p.key)
                 || chain_reads_key(&p.chain)
                 || p.update_state.as_ref().is_some_and(|u| reads_key(&u.logic))
+                || p.emit.as_ref().is_some_and(|e| reads_key(&e.logic))
         })
         || service.window.as_ref().is_some_and(|w| w.timestamp.as_ref().is_some_and(reads_key))
         || service.join.as_ref().is_some_and(|j| {

@@ -45,7 +45,7 @@ use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
 use crate::generator::GeneratorPartition;
 use crate::join::{self, Side};
-use crate::operators::{call, call_emit, call_flush, call_merge, run_chain};
+use crate::operators::{call, call_emit, call_flush, call_merge, call_state_emit, run_chain};
 use crate::shared::Shared;
 use crate::topology::{Input, Service, Topology};
 use crate::wasm::{Components, Instances};
@@ -747,7 +747,7 @@ impl Worker {
         Ok(())
     }
 
-    fn update(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+    fn update(&mut self, topology: &Topology, service: u32, mut flow: Flow) -> Result<()> {
         let s = &topology.services[service as usize];
         if s.window.is_some() {
             return self.update_windows(topology, service, flow);
@@ -770,19 +770,34 @@ impl Worker {
                 return Err(Error::Internal("state slot vanished".into()));
             };
             let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
-            let result = update.apply(&mut self.wasm, &flow, &key_value, &slot.value);
-            match result {
-                Ok(new) => {
-                    slot.value = new;
-                    if !slot.dirty {
-                        slot.dirty = true;
-                        self.dirty[service as usize].push(key);
-                    }
-                }
+            let new = match update.apply(&mut self.wasm, &flow, &key_value, &slot.value) {
+                Ok(new) => new,
                 Err(reason) => {
                     self.dead_letter(topology, s, &update.origin, &reason, flow);
                     return Ok(());
                 }
+            };
+            // With `emit`, what goes on is computed before the new state is kept: a record
+            // whose `emit` fails leaves the state as it was, like one whose update fails.
+            let mut emitted = true;
+            if let Some(emit) = s.keyed.as_ref().and_then(|k| k.emit.as_ref()) {
+                let previous = if slot.value.is_null() { &update.initial } else { &slot.value };
+                match call_state_emit(&emit.logic, &flow, &key_value, &new, previous) {
+                    Ok(Value::Null) => emitted = false,
+                    Ok(value) => flow.value = value,
+                    Err(reason) => {
+                        self.dead_letter(topology, s, &emit.origin, &reason, flow);
+                        return Ok(());
+                    }
+                }
+            }
+            slot.value = new;
+            if !slot.dirty {
+                slot.dirty = true;
+                self.dirty[service as usize].push(key);
+            }
+            if !emitted {
+                return Ok(());
             }
         }
         self.sinks(topology, service, flow)

@@ -8,6 +8,7 @@
 //! | q1 currency conversion | every bid, `price` × 0.908 as a double |
 //! | q2 selection | `{auction, price}` of the bids whose `auction % 123 == 0` |
 //! | q3 local item suggestion | `{name, city, state, id}` for each auction of category 10 by a person from OR, ID or CA (person ⋈ auction on `seller`) |
+//! | q4 average price per category | `{category, avg}`: per category, the average over its auctions of the highest bid made while the auction was open (between its `dateTime` and `expires`, both included); auctions without such a bid do not count. The query's output is a changelog, and this is its last record per category |
 //! | q5 hot items | per sliding window (10 s, every 2 s), the auctions with the most bids, ties included: `{auction, num, starttime, endtime}` |
 //! | q7 highest bid | per tumbling window (10 s), the highest bid; ties across auctions included, one bid per auction (the earliest, then the smallest bidder): `{auction, price, bidder, dateTime, extra, window_end}` |
 //! | q8 new users | per tumbling window (10 s), the persons who created an auction in the window they joined: `{id, name, starttime}` |
@@ -18,7 +19,8 @@
 //! partition count for that reason.
 //!
 //! Outputs are compared as multisets with [`Fingerprint`]: order across partitions and
-//! workers is free.
+//! workers is free. A query whose output is a changelog ([`Query::changelog`]) is compared by
+//! the last record of each key.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
@@ -39,6 +41,8 @@ pub enum Query {
     Q2,
     /// Local item suggestion: a person ⋈ auction join.
     Q3,
+    /// Average price per category: an auction ⋈ bid join, then two updating aggregates.
+    Q4,
     /// Hot items: sliding-window counts.
     Q5,
     /// Highest bid per window.
@@ -49,7 +53,8 @@ pub enum Query {
 
 impl Query {
     /// Every query, in order.
-    pub const ALL: [Query; 7] = [Query::Q0, Query::Q1, Query::Q2, Query::Q3, Query::Q5, Query::Q7, Query::Q8];
+    pub const ALL: [Query; 8] =
+        [Query::Q0, Query::Q1, Query::Q2, Query::Q3, Query::Q4, Query::Q5, Query::Q7, Query::Q8];
 
     /// `q0`, `q1`, …
     pub fn name(self) -> &'static str {
@@ -58,10 +63,17 @@ impl Query {
             Query::Q1 => "q1",
             Query::Q2 => "q2",
             Query::Q3 => "q3",
+            Query::Q4 => "q4",
             Query::Q5 => "q5",
             Query::Q7 => "q7",
             Query::Q8 => "q8",
         }
+    }
+
+    /// Whether the query's output is a changelog: each record updates the answer for its
+    /// key, so the answer is the last record of each key, not every record.
+    pub fn changelog(self) -> bool {
+        self == Query::Q4
     }
 
     /// The query called `name` (`q5` or `Q5`).
@@ -134,6 +146,9 @@ struct QueryState {
     /// q3: persons of OR, ID and CA by id; auctions of category 10 by seller.
     persons: HashMap<u64, (String, &'static str, &'static str)>,
     auctions_by_seller: HashMap<u64, Vec<u64>>,
+    /// q4: auctions by id (category, start, expiry); every bid (auction, price, time).
+    open_auctions: HashMap<u64, (u64, i64, i64)>,
+    bids: Vec<(u64, u64, i64)>,
     /// q5: bids per auction per window `(end, start)`.
     counts: BTreeMap<(i64, i64), HashMap<u64, u64>>,
     /// q7: per window end, per auction, the best bid.
@@ -162,6 +177,10 @@ impl QueryState {
             (Query::Q3, EventRef::Auction(auction)) if auction.category == 10 => {
                 self.auctions_by_seller.entry(auction.seller).or_default().push(auction.id);
             }
+            (Query::Q4, EventRef::Auction(auction)) => {
+                self.open_auctions.insert(auction.id, (auction.category, auction.date_time, auction.expires));
+            }
+            (Query::Q4, EventRef::Bid(bid)) => self.bids.push((bid.auction, bid.price, bid.date_time)),
             (Query::Q5, EventRef::Bid(bid)) => {
                 let last_start = time.div_euclid(SLIDE_MS) * SLIDE_MS;
                 for back in 0..WINDOW_MS / SLIDE_MS {
@@ -207,6 +226,27 @@ impl QueryState {
                             out(json!({"name": name, "city": city, "state": state, "id": id}));
                         }
                     }
+                }
+            }
+            Query::Q4 => {
+                let mut highest: HashMap<u64, (u64, u64)> = HashMap::new();
+                for &(auction, price, time) in &self.bids {
+                    let Some(&(category, start, expires)) = self.open_auctions.get(&auction) else {
+                        continue;
+                    };
+                    if (start..=expires).contains(&time) {
+                        let best = highest.entry(auction).or_insert((category, price));
+                        best.1 = best.1.max(price);
+                    }
+                }
+                let mut totals: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+                for (category, price) in highest.into_values() {
+                    let total = totals.entry(category).or_default();
+                    total.0 += price;
+                    total.1 += 1;
+                }
+                for (category, (sum, count)) in totals {
+                    out(json!({"category": category, "avg": sum as f64 / count as f64}));
                 }
             }
             Query::Q5 => {
@@ -329,6 +369,18 @@ mod tests {
         assert!(q3.iter().all(|row| matches!(row["state"].as_str(), Some("OR" | "ID" | "CA"))));
         let q8 = expected(Query::Q8, &generator, 200_000, 1);
         assert!(!q8.is_empty());
+    }
+
+    #[test]
+    fn q4_averages_the_winning_bids_of_each_category() {
+        let generator = generator();
+        let q4 = expected(Query::Q4, &generator, 100_000, 1);
+        assert!(!q4.is_empty() && q4.len() <= crate::NUM_CATEGORIES as usize);
+        for row in &q4 {
+            assert!(row["avg"].as_f64().unwrap() > 0.0, "{row}");
+        }
+        // The partition count does not change an unwindowed answer.
+        assert_eq!(q4, expected(Query::Q4, &generator, 100_000, 3));
     }
 
     #[test]

@@ -207,4 +207,9 @@ pub struct Partition {
     /// Computes the key's new state from `state` and the record. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_state: Option<FunctionDef>,
+    /// What goes on to the sinks after `update-state`, computed from the record, the key's
+    /// new `state` and its `previous` one: a changelog of the state. `null` emits nothing.
+    /// Default: the record itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emit: Option<FunctionDef>,
 }

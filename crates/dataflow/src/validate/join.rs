@@ -173,18 +173,24 @@ impl Validator<'_> {
     }
 
     /// `emit`: CEL only, reading the scope's variables and `names`.
-    fn emit(&mut self, codes: &[Code<'_>], path: &Path, scope: Scope, names: &[&str]) -> Option<Logic> {
+    pub(super) fn emit(
+        &mut self,
+        codes: &[Code<'_>],
+        path: &Path,
+        scope: Scope,
+        names: &[&str],
+    ) -> Option<Logic> {
         match codes {
             [Code::Cel(source)] => self.cel_with(source, path.key("cel"), scope, names),
             [Code::Run(_) | Code::Uses(_) | Code::Component(_)] => {
-                self.report(
-                    Finding::new(
-                        path.clone(),
-                        "a join's `emit` runs CEL only in this build (no WebAssembly world takes two values); \
-                         `when` and `key` may be components",
-                    )
-                    .expected("`cel: <expression>`"),
-                );
+                let message = if scope == Scope::StateEmit {
+                    "`emit` runs CEL only in this build (no WebAssembly world takes a state before and after); \
+                     `update-state` may be a component"
+                } else {
+                    "a join's `emit` runs CEL only in this build (no WebAssembly world takes two values); \
+                     `when` and `key` may be components"
+                };
+                self.report(Finding::new(path.clone(), message).expected("`cel: <expression>`"));
                 None
             }
             _ => self.logic(codes, path, scope),

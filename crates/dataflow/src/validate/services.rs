@@ -12,11 +12,11 @@ use crate::diagnostic::Finding;
 use std::time::Duration;
 
 use crate::model::{
-    Endpoint, EndpointKind, FlushPer, Partition, Primitive, Service, StateValue, TypeDef, Window,
+    Endpoint, EndpointKind, FlushPer, FunctionDef, Partition, Primitive, Service, StateValue, TypeDef, Window,
 };
 use crate::plan::{
-    FlushPlan, NexmarkPlan, PartitionPlan, ServicePlan, SinkPlan, SourceInput, SourcePlan, StatePlan,
-    StateType, TopicPlan, UpdateStatePlan, WindowKind, WindowPlan,
+    EmitPlan, FlushPlan, NexmarkPlan, PartitionPlan, ServicePlan, SinkPlan, SourceInput, SourcePlan,
+    StatePlan, StateType, TopicPlan, UpdateStatePlan, WindowKind, WindowPlan,
 };
 use crate::suggest::closest;
 use crate::yaml::Path;
@@ -646,11 +646,60 @@ impl Validator<'_> {
                 }
             }
         };
+        let emit = match &partition.emit {
+            None => Some(None),
+            Some(emit) => self.partition_emit(emit, &path.key("emit"), name, service, partition),
+        };
         Some(PartitionPlan {
             key: key?,
             key_origin: key_path.to_string(),
             chain: chain?,
             update_state: update_state?,
+            emit: emit?,
         })
+    }
+
+    /// `partition.emit`: CEL over the record and the state before and after `update-state`,
+    /// in a service without a window (a windowed service emits through `flush`).
+    fn partition_emit(
+        &mut self,
+        emit: &FunctionDef,
+        path: &Path,
+        name: &str,
+        service: &Service,
+        partition: &Partition,
+    ) -> Option<Option<EmitPlan>> {
+        let mut ok = true;
+        if partition.update_state.is_none() {
+            self.report(
+                Finding::new(
+                    path.clone(),
+                    format!(
+                        "`emit` sends on what a state update makes, but the partition of service `{name}` has no \
+                         `update-state`; add one, or use a `map` in `partition.transforms`"
+                    ),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        if service.window.is_some() {
+            self.report(
+                Finding::new(
+                    path.clone(),
+                    format!(
+                        "service `{name}` has a window, whose results leave through `flush`; \
+                         `emit` is for services without a window"
+                    ),
+                )
+                .at_key(),
+            );
+            ok = false;
+        }
+        let logic = self.emit(&emit.codes(), path, Scope::StateEmit, &[]);
+        match (ok, logic) {
+            (true, Some(logic)) => Some(Some(EmitPlan { logic, origin: path.to_string() })),
+            _ => None,
+        }
     }
 }

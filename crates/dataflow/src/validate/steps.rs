@@ -6,7 +6,7 @@ use crate::diagnostic::{At, Finding};
 use crate::expr::{ENTRIES, Expr, KEY, OTHER, STATE, TIMESTAMP, VALUE, WINDOW};
 use crate::logic::{Logic, WasmSource};
 use crate::model::{Code, Operator, Step};
-use crate::plan::{OperatorKind, OperatorPlan};
+use crate::plan::{EmitPlan, OperatorKind, OperatorPlan};
 use crate::suggest::closest;
 use crate::yaml::Path;
 
@@ -27,6 +27,8 @@ pub(super) enum Scope {
     Emit,
     /// `key`, `window` and the sides' names (a windowed join's `emit`).
     WindowedEmit,
+    /// The record's, `state` and `previous` (a partition's `emit`).
+    StateEmit,
 }
 
 impl Scope {
@@ -39,6 +41,7 @@ impl Scope {
             Scope::Merge => &[STATE, OTHER],
             Scope::Emit => &[KEY],
             Scope::WindowedEmit => &[KEY, WINDOW],
+            Scope::StateEmit => &[VALUE, KEY, TIMESTAMP, STATE, EmitPlan::PREVIOUS],
         }
     }
 }
@@ -171,7 +174,8 @@ impl Validator<'_> {
             }
             ok = false;
             let message = if variable.name == STATE {
-                "`state` is only bound in `partition.update-state`, a per-key `flush` and `merge`".to_owned()
+                "`state` is only bound in `partition.update-state`, `partition.emit`, a per-key `flush` and `merge`"
+                    .to_owned()
             } else {
                 let hint = closest(&variable.name, allowed.iter().copied())
                     .map(|near| format!(" (did you mean `{near}`?)"))
