@@ -85,6 +85,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
     let topology = Arc::new(Topology::bind(plan, &log)?);
     roll_back_uncommitted(&log, &store)?;
     record_initial_sink_ends(&topology, &store)?;
+    check_generator_settings(&topology, &store)?;
 
     let mut owned: Vec<Vec<OwnedSource>> = (0..workers).map(|_| Vec::new()).collect();
     let mut next_worker = 0;
@@ -178,6 +179,55 @@ fn record_initial_sink_ends(topology: &Topology, store: &StateStore) -> Result<(
         store.commit(batch)?;
     }
     Ok(())
+}
+
+/// The internal state under which a generator source's settings are kept, keyed by the
+/// source's name.
+const GENERATOR_SETTINGS: &str = "~generator-settings";
+
+/// Refuses to resume a generator source whose `partitions` or `generator` settings changed
+/// since its settings were first recorded (positions mean "the first n events of partition p
+/// of P" only under the same settings); records them on a first run. `events` and `rate`
+/// may change.
+fn check_generator_settings(topology: &Topology, store: &StateStore) -> Result<()> {
+    let mut batch = CommitBatch::new(store.epoch()? + 1);
+    for service in &topology.services {
+        for source in &service.sources {
+            let Input::Generator(spec) = &source.input else { continue };
+            let now =
+                GeneratorSettings { partitions: spec.partitions, generator: spec.generator.config().clone() };
+            match store.get(&service.name, GENERATOR_SETTINGS, source.name.as_bytes())? {
+                // Compared as settings, not bytes: a setting added later reads as its default.
+                Some(recorded) => match serde_json::from_slice::<GeneratorSettings>(&recorded) {
+                    Ok(committed) if committed == now => {}
+                    _ => {
+                        return Err(Error::SourceChanged {
+                            service: service.name.clone(),
+                            source_name: source.name.clone(),
+                            committed: String::from_utf8_lossy(&recorded).into_owned(),
+                            now: serde_json::to_string(&now).unwrap_or_default(),
+                        });
+                    }
+                },
+                None => {
+                    let settings = serde_json::to_vec(&now)
+                        .map_err(|e| Error::Internal(format!("cannot encode generator settings: {e}")))?;
+                    batch.put_state(&service.name, GENERATOR_SETTINGS, source.name.as_bytes(), &settings);
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        store.commit(batch)?;
+    }
+    Ok(())
+}
+
+/// What a generator source's committed positions depend on.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct GeneratorSettings {
+    partitions: u32,
+    generator: eddy_nexmark::Config,
 }
 
 impl Running {

@@ -25,6 +25,22 @@ pub enum Error {
         /// Partitions the dataflow declares.
         declared: u32,
     },
+    /// A generator source's settings differ from those its committed positions were made
+    /// under: resuming would make a different stream.
+    #[error(
+        "source '{source_name}' of service '{service}' has committed positions made with other settings \
+         ({committed}; now {now}); give the source a new `id` to start it over, or restore its settings"
+    )]
+    SourceChanged {
+        /// The service.
+        service: String,
+        /// The source (`nexmark:<id>`).
+        source_name: String,
+        /// The settings the positions were committed under.
+        committed: String,
+        /// The settings in the file.
+        now: String,
+    },
     /// A topic is neither declared by the running dataflow nor present in the log.
     #[error("unknown topic '{0}'")]
     UnknownTopic(String),

@@ -10,9 +10,10 @@
 //! event number as offset.
 //!
 //! A committed position means "the first `n` events of partition `p` of `P`" only under the
-//! same `partitions`, `events` and `generator` settings: changing `partitions` or `generator`
-//! of a source with committed positions makes a different stream (give it a new `id` to start
-//! over). A smaller `events` ends the partitions already past it.
+//! same `partitions` and `generator` settings, so the first run records them (internal state
+//! `~generator-settings`) and a later run with other ones is refused at start
+//! (`Error::SourceChanged`; a new `id` starts the source over). `events` and `rate` may
+//! change: a smaller `events` ends the partitions already past it.
 //!
 //! `rate` paces wall-clock emission: each partition makes `rate / P` events per second, its
 //! `i`-th event of the run no earlier than `i × P / rate` seconds after the run started

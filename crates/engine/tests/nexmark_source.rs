@@ -236,6 +236,38 @@ fn restarts_neither_lose_nor_repeat_an_event() {
 }
 
 #[test]
+fn changed_generator_settings_are_refused_once_positions_are_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    run_a_few_epochs(dir.path(), DATAFLOW, 1, 40_000, 2);
+    for (what, changed) in [
+        (
+            "partitions",
+            DATAFLOW.replacen("partitions: 2\n        {rate}", "partitions: 3\n        {rate}", 1),
+        ),
+        ("generator", DATAFLOW.replacen("seed: 42", "seed: 43", 1)),
+    ] {
+        assert_ne!(changed, DATAFLOW, "{what}");
+        let (log, store) = open(dir.path());
+        let error = eddy_engine::start(&plan(&changed, None), log, store, &options(1, true)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(&error, eddy_engine::Error::SourceChanged { service, source_name, .. }
+                if service == "copy" && source_name == "nexmark:feed"),
+            "{what}: {message}"
+        );
+        assert!(message.contains("give the source a new `id`"), "{message}");
+    }
+    // A new id starts the source over; more `events` extend it.
+    let renamed = DATAFLOW.replacen(
+        "id: feed\n        events: 20000\n        partitions: 2",
+        "id: feed2\n        events: 20000\n        partitions: 3",
+        1,
+    );
+    assert_ne!(renamed, DATAFLOW);
+    run_to_idle(dir.path(), &renamed.replace("events: 20000", "events: 30000"), 1);
+}
+
+#[test]
 fn tumbling_windows_count_the_generated_bids_across_restarts() {
     for (workers, restarts) in [(1, 0), (2, 0), (1, 2), (2, 2)] {
         let dir = tempfile::tempdir().unwrap();
