@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use eddy_dataflow::model::FlushPer;
+use eddy_dataflow::model::{FlushPer, Keep};
 use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::Partition;
 use eddy_nexmark::Event;
@@ -650,6 +650,19 @@ impl Worker {
             return Err(Error::Internal("state slot vanished".into()));
         };
         let (timestamp, origin) = (flow.timestamp, flow.origin);
+        // The other side keeps its first row and has it: no later row of that side can pair
+        // with this one, so it pairs now and is not stored (a bid after its auction).
+        if side.other().of(join).keep == Keep::First
+            && let Some(other) = join::rows(&slot.value, side.other()).first()
+        {
+            let arrived = join::row(flow.value, timestamp);
+            let (left, right) = match side {
+                Side::Left => (&arrived, other),
+                Side::Right => (other, &arrived),
+            };
+            let pair = emit_pair(join, &flow::key_value(Some(&key)), None, left, right);
+            return self.emitted(topology, service, &key, origin, vec![pair]);
+        }
         if !join::add(&mut slot.value, side, keep, join::row(flow.value, timestamp))
             .map_err(Error::Internal)?
         {
@@ -684,7 +697,7 @@ impl Worker {
         topology: &Topology,
         service: u32,
         side: Side,
-        keep: eddy_dataflow::model::Keep,
+        keep: Keep,
         key: Bytes,
         flow: Flow,
     ) -> Result<()> {
