@@ -50,6 +50,35 @@ pub(crate) fn update(plan: &AggregatePlan, flow: &Flow, key: &Value, state: &Val
     }
 }
 
+/// Two sessions' states combined when a record bridges them: counts and sums add, `min`
+/// and `max` keep the smaller or larger, `avg` adds sums and counts. A session's state is
+/// what [`update`] made, so `null` (a `min` or `max` with no value yet) yields the other.
+pub(crate) fn merge(kind: Aggregate, earlier: &Value, later: &Value) -> Result<Value, String> {
+    match kind {
+        Aggregate::Count | Aggregate::Sum => add(earlier, later),
+        Aggregate::Min | Aggregate::Max => {
+            if earlier.is_null() || later.is_null() {
+                return Ok(if earlier.is_null() { later.clone() } else { earlier.clone() });
+            }
+            let (a, b) = (number(earlier)?, number(later)?);
+            let later_wins = if kind == Aggregate::Min { b < a } else { b > a };
+            Ok(if later_wins { later.clone() } else { earlier.clone() })
+        }
+        Aggregate::Avg => {
+            let field =
+                |state: &Value, name: &str| state.get(name).cloned().unwrap_or_else(|| Value::from(0));
+            let mut row = Map::new();
+            row.insert(
+                "sum".to_owned(),
+                Value::from(number(&field(earlier, "sum"))? + number(&field(later, "sum"))?),
+            );
+            row.insert("count".to_owned(), add(&field(earlier, "count"), &field(later, "count"))?);
+            Ok(Value::Object(row))
+        }
+        Aggregate::TopK => Err("`top-k` has no session state to merge".to_owned()),
+    }
+}
+
 /// `top-k`: the window's `k` entries with the largest `by`, as records
 /// `{rank, key, state, window}`; ties go to the smaller key. `with-ties` adds the entries
 /// that tie with the `k`-th, ranked as it is (SQL's `RANK`).
@@ -179,6 +208,37 @@ mod tests {
         );
         let floats = [json!({"v": 0.5}), json!({"v": 2})];
         assert_eq!(fold(&plan(Aggregate::Sum, Some("value.v")), json!(0), &floats), Ok(json!(2.5)));
+    }
+
+    #[test]
+    fn merged_sessions_equal_one_session_over_both_parts() {
+        let values = [json!(4), json!(-2), json!(7.5), json!(3)];
+        for (kind, of, initial) in [
+            (Aggregate::Count, None, json!(0)),
+            (Aggregate::Sum, Some("value"), json!(0)),
+            (Aggregate::Min, Some("value"), Value::Null),
+            (Aggregate::Max, Some("value"), Value::Null),
+            (Aggregate::Avg, Some("value"), json!({"sum": 0.0, "count": 0})),
+        ] {
+            let plan = plan(kind, of);
+            let whole = fold(&plan, initial.clone(), &values).unwrap();
+            for split in 0..=values.len() {
+                let earlier = fold(&plan, initial.clone(), &values[..split]).unwrap();
+                let later = fold(&plan, initial.clone(), &values[split..]).unwrap();
+                let merged = merge(kind, &earlier, &later).unwrap();
+                assert_eq!(number_or_row(&merged), number_or_row(&whole), "{kind:?} split at {split}");
+            }
+        }
+        assert!(merge(Aggregate::Sum, &json!("x"), &json!(1)).is_err());
+    }
+
+    /// Numbers compared as f64 (`4 + 3.5` and `7.5` are the same sum).
+    fn number_or_row(value: &Value) -> Value {
+        match value {
+            Value::Number(n) => json!(n.as_f64()),
+            Value::Object(row) => row.iter().map(|(k, v)| (k.clone(), number_or_row(v))).collect(),
+            other => other.clone(),
+        }
     }
 
     #[test]

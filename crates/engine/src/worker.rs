@@ -962,7 +962,17 @@ impl Worker {
                         Some(earlier)
                     }
                 },
-                (Some(earlier), None) => Some(earlier),
+                (Some(earlier), None) => match &update.logic {
+                    // A built-in aggregate merges itself.
+                    Logic::Aggregate(plan) => match crate::aggregate::merge(plan.kind, &earlier, state) {
+                        Ok(combined) => Some(combined),
+                        Err(reason) => {
+                            failure = Some((update.origin.as_str(), format!("merging sessions: {reason}")));
+                            Some(earlier)
+                        }
+                    },
+                    _ => Some(earlier),
+                },
             };
         }
         let mut state = merged.unwrap_or_else(|| update.initial.clone());

@@ -327,12 +327,21 @@ impl Validator<'_> {
         let merge = match (&window.merge, &window.session) {
             (_, Some(_)) if joins => Some(None),
             (Some(merge), Some(_)) => self.logic(&merge.codes(), &merge_path, Scope::Merge).map(Some),
+            // A built-in aggregate knows how to merge two sessions.
+            (None, Some(_))
+                if window.partition.as_ref().or(service.partition.as_ref()).is_some_and(|p| {
+                    p.update_state.as_ref().is_some_and(|update| update.aggregate.is_some())
+                }) =>
+            {
+                Some(None)
+            }
             (None, Some(_)) => {
                 self.report(
                     Finding::new(
                         path.key("session"),
                         "a session window needs `merge`: when a record bridges two sessions of a key, \
-                         their states are combined, e.g. `merge: {cel: state + other}`",
+                         their states are combined, e.g. `merge: {cel: state + other}` (built-in aggregates \
+                         merge themselves)",
                     )
                     .at_key(),
                 );
