@@ -1,0 +1,124 @@
+//! Stateful functions: the function-to-function message round trip. One ingress message
+//! starts `bench/ping`, which messages `bench/pong`, whose reply comes back to `bench/ping`,
+//! `ROUND_TRIPS` times in a row; each round trip waits for the one before, so the run's time
+//! divided by `ROUND_TRIPS` is the round trip's latency (plus start-up and the final commit
+//! spread over the round trips). Both are native Rust functions with persisted state (a
+//! counter), under exactly-once epochs at the default 100 ms commit interval: messages
+//! between functions do not wait for a commit; only what leaves Eddy does.
+//!
+//! `cargo bench -p eddy-bench --bench round_trip`
+
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use eddy_functions::Options;
+use eddy_functions::native::{Context, Function, NativeFunctions};
+use eddy_log::{Log, Options as LogOptions, TopicConfig};
+use eddy_state::StateStore;
+use eddy_statefun::state_spec::{Expiration, StateSpec};
+use eddy_statefun::{Address, FunctionType, Module, TypedValue};
+use eddy_types::{Record, TopicName};
+
+const ROUND_TRIPS: u64 = 20_000;
+
+const MODULE: &str = "kind: io.statefun.kafka.v1/ingress
+spec:
+  id: bench/start
+  startupPosition:
+    type: earliest
+  topics:
+    - topic: start
+      valueType: io.statefun.types/string
+      targets: [bench/ping]
+";
+
+fn counter_state() -> Vec<StateSpec> {
+    let typename = "io.statefun.types/long".to_owned();
+    vec![StateSpec { name: "trips".to_owned(), typename, expiration: Expiration::Never }]
+}
+
+/// Counts the replies it gets and sends the next ping until `ROUND_TRIPS`.
+struct Ping {
+    pong: FunctionType,
+}
+
+impl Function for Ping {
+    fn states(&self) -> Vec<StateSpec> {
+        counter_state()
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, _message: TypedValue) -> Result<(), String> {
+        let trips = context.get("trips").and_then(|value| value.as_long().ok()).unwrap_or(0);
+        let is_reply = context.caller().is_some();
+        let trips = if is_reply { trips + 1 } else { trips };
+        context.set("trips", TypedValue::long(trips));
+        if (trips as u64) < ROUND_TRIPS {
+            let pong =
+                Address::new(self.pong.clone(), context.address().id.as_str()).map_err(|e| e.to_string())?;
+            context.send(&pong, TypedValue::long(trips));
+        }
+        Ok(())
+    }
+}
+
+/// Counts the pings it gets and answers each one.
+struct Pong;
+
+impl Function for Pong {
+    fn states(&self) -> Vec<StateSpec> {
+        counter_state()
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, message: TypedValue) -> Result<(), String> {
+        let trips = context.get("trips").and_then(|value| value.as_long().ok()).unwrap_or(0);
+        context.set("trips", TypedValue::long(trips + 1));
+        let caller = context.caller().cloned().ok_or("a ping without a caller")?;
+        context.send(&caller, message);
+        Ok(())
+    }
+}
+
+fn prepared() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = Log::open(dir.path().join("log"), LogOptions::default()).expect("log");
+    let topic = log
+        .create_topic(&TopicName::new("start").expect("name"), TopicConfig::with_partitions(1))
+        .expect("topic");
+    let value = TypedValue::string("go").value.expect("a value");
+    let partition = topic.partition(0).expect("partition");
+    partition.append([Record::new(Some(b"p".to_vec()), value, 0).as_ref()]).expect("append");
+    partition.commit().expect("commit");
+    dir
+}
+
+fn run(dir: &tempfile::TempDir, module: &Module) {
+    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
+    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+    let options = Options { until_idle: true, ..Options::default() };
+    let pong: FunctionType = "bench/pong".parse().expect("type");
+    let functions = NativeFunctions::new()
+        .with("bench/ping".parse().expect("type"), Ping { pong: pong.clone() })
+        .with(pong, Pong);
+    let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
+        .expect("start")
+        .wait()
+        .expect("run");
+    // The start message, then a ping and its reply per round trip.
+    assert_eq!(summary.messages, 2 * ROUND_TRIPS + 1, "{summary:?}");
+}
+
+fn round_trip(c: &mut Criterion) {
+    let module = Module::parse("module.yaml", MODULE).expect("module");
+    let mut group = c.benchmark_group("functions");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROUND_TRIPS));
+    group.bench_function("native-round-trips", |b| {
+        b.iter_batched(prepared, |dir| run(&dir, &module), BatchSize::PerIteration)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, round_trip);
+criterion_main!(benches);
