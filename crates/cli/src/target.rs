@@ -194,9 +194,18 @@ fn known_state(store: &StateStore, service: &str, state: &str) -> anyhow::Result
     Err(BackendError::UnknownState { service: service.to_owned(), state: state.to_owned() }.into())
 }
 
+/// A stored value as JSON. The engine's own services (`~…`) keep some values in binary
+/// (the functions runtime's invocation queues): those show as `{"binary": "<hex>"}`.
 fn json(bytes: &[u8], service: &str, state: &str) -> anyhow::Result<serde_json::Value> {
-    serde_json::from_slice(bytes)
-        .with_context(|| format!("a value in state '{state}' of service '{service}' is not JSON"))
+    match serde_json::from_slice(bytes) {
+        Err(_) if service.starts_with('~') => {
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            Ok(serde_json::json!({ "binary": hex }))
+        }
+        parsed => {
+            parsed.with_context(|| format!("a value in state '{state}' of service '{service}' is not JSON"))
+        }
+    }
 }
 
 /// Where `eddy produce` sends its batches.

@@ -38,8 +38,7 @@ pub(crate) fn load(store: &StateStore) -> Result<Restored> {
         let (key, value) = entry?;
         let what = "invocations of";
         let target: Address = text(what, &key)?.parse().map_err(|error| corrupt(what, &key, error))?;
-        let queue: StoredQueue =
-            serde_json::from_slice(&value).map_err(|error| corrupt(what, &key, error))?;
+        let queue = StoredQueue::decode(&value).map_err(|error| corrupt(what, &key, error))?;
         if let Some(batch) = queue.in_flight {
             if batch.target != target {
                 return Err(corrupt(what, &key, format!("its batch is for `{}`", batch.target)));

@@ -605,13 +605,12 @@ impl Runtime {
             reason: error.to_string(),
         };
         for address in self.touched.drain() {
-            let in_flight = self.invocations.in_flight(&address).cloned();
-            let backlog: Vec<Message> = self.invocations.backlog(&address).cloned().collect();
-            let value = if in_flight.is_none() && backlog.is_empty() {
+            let in_flight = self.invocations.in_flight(&address);
+            let mut backlog = self.invocations.backlog(&address).peekable();
+            let value = if in_flight.is_none() && backlog.peek().is_none() {
                 None
             } else {
-                let queue = StoredQueue { in_flight, backlog };
-                Some(serde_json::to_vec(&queue).map_err(|error| unstorable("invocations", error))?)
+                Some(StoredQueue::encode(&address, in_flight, backlog))
             };
             writes.state.push(runtime_write(INVOCATIONS, address.to_string(), value));
         }

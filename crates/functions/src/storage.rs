@@ -3,7 +3,8 @@
 //! ```text
 //! service (state store)   state          key        value (JSON)
 //! <namespace>/<type>      <state name>   <id>       {"typename": T, "value"|"text"|"hex": …}
-//! ~functions              invocations    <address>  {"in_flight": Batch?, "backlog": [Message]}
+//! ~functions              invocations    <address>  0x01, then the batch in flight and the backlog
+//!                                                   as length-delimited protobuf messages
 //! ~functions              registered     <fn type>  [StateSpec]
 //! ~functions              delayed        <id:020>   {"due_ms", "target", "message", "token"?}
 //! ```
@@ -14,13 +15,18 @@
 //! with one. Values are JSON so that `eddy state` prints them: the SDKs' primitive types show
 //! their value (`{"typename": "io.statefun.types/int", "value": 3}`), UTF-8 values (the SDKs'
 //! JSON types) their text, anything else its bytes in hex. Each form gives back the exact bytes.
+//! The invocation queues are the exception: they are rewritten every epoch while messages wait,
+//! so they are protobuf (`InvocationBatchRequest`s of the request-reply protocol), tagged by a
+//! first byte that JSON never starts with; queues stored as JSON by earlier versions still read.
 //! Ingress positions are the store's source offsets (service = the ingress id) and the ends of
 //! egress partitions its sink ends.
 
 use bytes::Bytes;
 use eddy_statefun::invocation::Message;
+use eddy_statefun::proto::reqreply::to_function;
 use eddy_statefun::value::typenames;
 use eddy_statefun::{Address, Batch, TypedValue};
+use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,6 +46,84 @@ pub(crate) struct StoredQueue {
     pub(crate) in_flight: Option<Batch>,
     /// The messages waiting behind it.
     pub(crate) backlog: Vec<Message>,
+}
+
+/// The first byte of a queue in its binary form.
+const QUEUE_FORMAT: u8 = 1;
+
+impl StoredQueue {
+    /// The committed form of an address's queue: [`QUEUE_FORMAT`], then the batch in flight
+    /// (no target when there is none) and the backlog, each a length-delimited
+    /// `InvocationBatchRequest` without state.
+    pub(crate) fn encode<'a>(
+        target: &Address,
+        in_flight: Option<&Batch>,
+        backlog: impl Iterator<Item = &'a Message>,
+    ) -> Vec<u8> {
+        let invocation = |message: &Message| to_function::Invocation {
+            caller: message.caller.as_ref().map(Address::to_proto),
+            argument: Some(message.argument.to_proto()),
+        };
+        let in_flight = to_function::InvocationBatchRequest {
+            target: in_flight.map(|batch| batch.target.to_proto()),
+            state: Vec::new(),
+            invocations: in_flight
+                .map(|batch| batch.messages.iter().map(invocation).collect())
+                .unwrap_or_default(),
+        };
+        let backlog = to_function::InvocationBatchRequest {
+            target: Some(target.to_proto()),
+            state: Vec::new(),
+            invocations: backlog.map(invocation).collect(),
+        };
+        let mut bytes = Vec::with_capacity(1 + in_flight.encoded_len() + backlog.encoded_len() + 20);
+        bytes.push(QUEUE_FORMAT);
+        // Writing into a Vec cannot run out of room.
+        let _ = in_flight.encode_length_delimited(&mut bytes);
+        let _ = backlog.encode_length_delimited(&mut bytes);
+        bytes
+    }
+
+    /// Reads a committed queue, binary or (from earlier versions) JSON.
+    ///
+    /// # Errors
+    /// Why the bytes are no queue.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<StoredQueue, String> {
+        match bytes.first() {
+            Some(&QUEUE_FORMAT) => {}
+            _ => return serde_json::from_slice(bytes).map_err(|error| error.to_string()),
+        }
+        let mut rest = &bytes[1..];
+        let mut next = || {
+            to_function::InvocationBatchRequest::decode_length_delimited(&mut rest)
+                .map_err(|error| error.to_string())
+        };
+        let (in_flight, backlog) = (next()?, next()?);
+        let messages = |request: to_function::InvocationBatchRequest| -> Result<Vec<Message>, String> {
+            request
+                .invocations
+                .into_iter()
+                .map(|invocation| {
+                    let caller = invocation
+                        .caller
+                        .as_ref()
+                        .map(Address::from_proto)
+                        .transpose()
+                        .map_err(|error| format!("a caller: {error}"))?;
+                    let argument = invocation.argument.ok_or("a message without an argument")?;
+                    Ok(Message { caller, argument: TypedValue::from_proto(argument) })
+                })
+                .collect()
+        };
+        let in_flight = match &in_flight.target {
+            None => None,
+            Some(target) => {
+                let target = Address::from_proto(target).map_err(|error| format!("a target: {error}"))?;
+                Some(Batch { target, messages: messages(in_flight)? })
+            }
+        };
+        Ok(StoredQueue { in_flight, backlog: messages(backlog)? })
+    }
 }
 
 /// A pending delayed message, as committed.
@@ -167,6 +251,46 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    fn address(id: &str) -> Address {
+        Address::new("example/greeter".parse().unwrap(), id).unwrap()
+    }
+
+    #[test]
+    fn queues_round_trip_in_their_binary_form_and_read_from_json() {
+        let message =
+            |caller: Option<Address>, text: &str| Message { caller, argument: TypedValue::string(text) };
+        let absent =
+            Message { caller: None, argument: TypedValue { typename: "a/b".to_owned(), value: None } };
+        let batch =
+            Batch { target: address("ann"), messages: vec![message(Some(address("bob")), "hi"), absent] };
+        let backlog = vec![message(None, "later"), message(Some(address("cat")), "")];
+        for (in_flight, backlog) in [
+            (Some(batch.clone()), backlog.clone()),
+            (None, backlog),
+            (Some(batch), Vec::new()),
+        ] {
+            let encoded = StoredQueue::encode(&address("ann"), in_flight.as_ref(), backlog.iter());
+            let decoded = StoredQueue::decode(&encoded).unwrap();
+            assert_eq!(decoded, StoredQueue { in_flight: in_flight.clone(), backlog: backlog.clone() });
+            let json = serde_json::to_vec(&StoredQueue { in_flight, backlog }).unwrap();
+            assert_eq!(StoredQueue::decode(&json).unwrap(), decoded, "the JSON form of earlier versions");
+        }
+    }
+
+    #[test]
+    fn a_damaged_queue_is_an_error() {
+        let encoded = StoredQueue::encode(
+            &address("ann"),
+            None,
+            [Message { caller: None, argument: TypedValue::string("x") }].iter(),
+        );
+        for cut in 1..encoded.len() {
+            assert!(StoredQueue::decode(&encoded[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(StoredQueue::decode(b"").is_err());
+        assert!(StoredQueue::decode(&[QUEUE_FORMAT, 0xff, 0xff]).is_err());
+    }
 
     #[test]
     fn values_round_trip_in_their_most_readable_form() {
