@@ -71,6 +71,10 @@ pub struct Options {
     pub max_in_flight: usize,
     /// About how many bytes one read of an ingress partition takes (default 256 KiB).
     pub read_bytes: usize,
+    /// Messages queued for functions (in calls in flight or waiting), over all addresses, at
+    /// most before ingress reading pauses (default 16,384): ingress records are read about as
+    /// fast as functions take them, so the queues an epoch commits stay short.
+    pub max_queued: usize,
 }
 
 impl Default for Options {
@@ -80,6 +84,7 @@ impl Default for Options {
             until_idle: false,
             max_in_flight: 1024,
             read_bytes: 256 * 1024,
+            max_queued: 16 * 1024,
         }
     }
 }
@@ -258,6 +263,8 @@ struct Runtime {
     dirty: HashSet<(Address, String)>,
     /// Addresses whose invocations changed since the last epoch.
     touched: HashSet<Address>,
+    /// Messages queued over all addresses: in calls in flight or waiting.
+    queued: usize,
     registered_changed: bool,
     /// Function types that answered at least once in this run (or had states registered).
     known_types: HashSet<FunctionType>,
@@ -293,6 +300,14 @@ impl Runtime {
             .iter()
             .map(|(function_type, _)| function_type.clone())
             .collect();
+        let queued = parts
+            .restored
+            .invocations
+            .in_flight
+            .iter()
+            .chain(&parts.restored.invocations.backlog)
+            .map(|batch| batch.messages.len())
+            .sum();
         let (invocations, resend) = Invocations::restore(parts.restored.invocations, move |function_type| {
             limits.max_batch(function_type)
         });
@@ -305,6 +320,7 @@ impl Runtime {
             expires: HashMap::new(),
             dirty: HashSet::new(),
             touched: HashSet::new(),
+            queued,
             registered_changed: false,
             known_types,
             probing: HashMap::new(),
@@ -340,7 +356,10 @@ impl Runtime {
             let mut more_input = false;
             if !stopping {
                 self.fire_due_timers()?;
-                if !self.invocations.is_back_pressured() && self.calls.len() < self.options.max_in_flight {
+                if !self.invocations.is_back_pressured()
+                    && self.calls.len() < self.options.max_in_flight
+                    && self.queued < self.options.max_queued
+                {
                     more_input = self.read_ingress()?;
                 }
                 if self.options.until_idle && !more_input && self.is_idle() {
@@ -440,6 +459,7 @@ impl Runtime {
             return Ok(());
         }
         self.touched.insert(target.clone());
+        self.queued += 1;
         match self.invocations.enqueue(target, message) {
             Enqueued::Send(batch) => self.dispatch(batch),
             Enqueued::Queued { .. } => Ok(()),
@@ -523,6 +543,7 @@ impl Runtime {
             }
             Completion::Done { effects, next } => {
                 self.summary.messages += messages as u64;
+                self.queued = self.queued.saturating_sub(messages);
                 self.apply(&target, effects)?;
                 match next {
                     Some(next) => self.dispatch(next),

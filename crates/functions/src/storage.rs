@@ -265,11 +265,9 @@ mod tests {
         let batch =
             Batch { target: address("ann"), messages: vec![message(Some(address("bob")), "hi"), absent] };
         let backlog = vec![message(None, "later"), message(Some(address("cat")), "")];
-        for (in_flight, backlog) in [
-            (Some(batch.clone()), backlog.clone()),
-            (None, backlog),
-            (Some(batch), Vec::new()),
-        ] {
+        for (in_flight, backlog) in
+            [(Some(batch.clone()), backlog.clone()), (None, backlog), (Some(batch), Vec::new())]
+        {
             let encoded = StoredQueue::encode(&address("ann"), in_flight.as_ref(), backlog.iter());
             let decoded = StoredQueue::decode(&encoded).unwrap();
             assert_eq!(decoded, StoredQueue { in_flight: in_flight.clone(), backlog: backlog.clone() });

@@ -91,11 +91,14 @@ spec:
         let functions = NativeFunctions::new()
             .with("example/forwarder".parse().unwrap(), Forwarder)
             .with("example/counter".parse().unwrap(), Counter);
+        // The second run reads its ingress a few messages at a time: reading pauses while
+        // three are queued for functions, and nothing is lost or repeated.
+        let options = if run == 2 { Options { max_queued: 3, ..options.clone() } } else { options.clone() };
         let summary = eddy_functions::start_with(
             &module,
             Arc::clone(&log),
             Arc::clone(&store),
-            options.clone(),
+            options,
             |_| Arc::new(functions),
         )
         .unwrap()
