@@ -58,7 +58,7 @@ pub(super) enum Node {
     Function(Function, Box<Node>),
     /// `[a, b, ...]`.
     List(Vec<Node>),
-    /// `{'a': x, ...}` with distinct keys.
+    /// `{'a': x, ...}` with distinct keys, sorted.
     Map(Vec<(Box<str>, Node)>),
 }
 
@@ -158,6 +158,10 @@ pub(super) fn compile(expr: &IdedExpr) -> Option<Node> {
                 }
                 entries.push((key.inner().into(), compile(&entry.value)?));
             }
+            // Without side effects, and with any error left to the interpreter, the order in
+            // which entries are evaluated does not show: sorted, they make a JSON object in one
+            // pass.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
             Node::Map(entries)
         }
         Ast::Unspecified | Ast::Comprehension(_) | Ast::Struct(_) => return None,
@@ -269,13 +273,13 @@ impl Node {
     /// Evaluates to JSON, building map and list literals directly.
     pub(super) fn eval_json(&self, bindings: &Bindings<'_>) -> Result<Value> {
         match self {
-            Node::Map(entries) => {
-                let mut object = Map::new();
-                for (key, node) in entries {
-                    object.insert(String::from(&**key), node.eval_json(bindings)?);
-                }
-                Ok(Value::Object(object))
-            }
+            // The entries are sorted by key: the object is built in one pass, not by inserts.
+            Node::Map(entries) => Ok(Value::Object(
+                entries
+                    .iter()
+                    .map(|(key, node)| Ok((String::from(&**key), node.eval_json(bindings)?)))
+                    .collect::<Result<_>>()?,
+            )),
             Node::List(items) => {
                 Ok(Value::Array(items.iter().map(|node| node.eval_json(bindings)).collect::<Result<_>>()?))
             }

@@ -229,7 +229,9 @@ impl TypeDef {
             (TypeDef::Object(properties), Value::Object(fields)) => properties
                 .iter()
                 .all(|(name, def)| fields.get(name.as_str()).is_some_and(|field| def.matches(field))),
-            (TypeDef::List(items), Value::Array(elements)) => elements.iter().all(|element| items.matches(element)),
+            (TypeDef::List(items), Value::Array(elements)) => {
+                elements.iter().all(|element| items.matches(element))
+            }
             _ => false,
         }
     }
