@@ -8,7 +8,7 @@
 //!
 //! The subset: literals but bytes; the bindings by name; `a.b`, `a['b']`, `list[i]`,
 //! `has(a.b)`; `== != < <= > >=`; `&& || !` (with CEL's absorption of errors); `? :`;
-//! `+ - * / %` and unary `-`; map literals with distinct string-literal keys; list
+//! `+ - * / %` and unary `-` (`+` also joins strings and lists); map literals with distinct string-literal keys; list
 //! literals; `in`; `int()`, `double()`, `string()`, `size()` (also as `x.size()`). Anything
 //! else (comprehensions, other functions, types as values) leaves the expression to the
 //! interpreter.
@@ -434,6 +434,11 @@ fn binary<'a>(op: BinaryOp, left: Val<'a>, right: Val<'a>) -> Result<Val<'a>> {
                 joined.push_str(&b);
                 Ok(Val::Str(Cow::Owned(joined)))
             }
+            (left @ (Val::Array(_) | Val::List(_)), right @ (Val::Array(_) | Val::List(_))) => {
+                let mut joined = into_items(left);
+                joined.extend(into_items(right));
+                Ok(Val::List(joined))
+            }
             _ => Err(Fallback),
         },
         BinaryOp::Subtract => match (left, right) {
@@ -499,6 +504,15 @@ fn items<'v, 'a>(list: &'v Val<'a>) -> Option<Vec<Cow<'v, Val<'a>>>> {
         Val::Array(items) => Some(items.iter().map(|item| Cow::Owned(from_json(item))).collect()),
         Val::List(items) => Some(items.iter().map(Cow::Borrowed).collect()),
         _ => None,
+    }
+}
+
+/// The elements of a list, owned.
+fn into_items(list: Val<'_>) -> Vec<Val<'_>> {
+    match list {
+        Val::Array(items) => items.iter().map(from_json).collect(),
+        Val::List(items) => items,
+        _ => Vec::new(),
     }
 }
 

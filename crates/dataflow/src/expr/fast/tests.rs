@@ -84,6 +84,7 @@ fn numbers_keep_their_cel_type() {
     assert_eq!(fast("string(value.i) + '!'", &v), json!("7!"));
     assert_eq!(fast("string(18446744073709551615u)", &v), json!("18446744073709551615"));
     assert_eq!(fast("string(true)", &v), json!("true"));
+    assert_eq!(fast("[value.i] + [1u, 'a'] + []", &v), json!([7, 1, "a"]));
 }
 
 #[test]
