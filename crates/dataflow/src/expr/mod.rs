@@ -8,6 +8,12 @@
 //! time, say `value.temp > 30.0` on a record whose `temp` is a string, is an [`EvalError`],
 //! never a panic: the engine sends that record to the dead-letter topic.
 //!
+//! Most expressions (field reads, comparisons, arithmetic, map literals: see `fast.rs` for
+//! the subset) are also compiled to a tree that runs directly on the borrowed JSON, reading
+//! only the fields it names; [`Expr::is_compiled`] says which. The CEL interpreter runs the
+//! rest, and re-runs a compiled expression that fails, so results and error messages are
+//! the interpreter's either way.
+//!
 //! ```
 //! use eddy_dataflow::expr::{Bindings, Expr};
 //! use serde_json::json;
