@@ -45,6 +45,9 @@ pub(crate) fn decode(bytes: &[u8], converter: Converter, value_type: &TypeDef) -
     Ok(value)
 }
 
+/// The buffer a sink record is encoded into starts this large (bytes).
+const ENCODE_CAPACITY: usize = 256;
+
 /// Encodes a value for a sink topic, after checking it against the topic's type.
 pub(crate) fn encode(value: &Value, converter: Converter, value_type: &TypeDef) -> Result<Bytes, String> {
     match converter {
@@ -52,7 +55,10 @@ pub(crate) fn encode(value: &Value, converter: Converter, value_type: &TypeDef) 
             value_type
                 .check(value)
                 .map_err(|reason| format!("result does not match the sink's type: {reason}"))?;
-            serde_json::to_vec(value).map(Bytes::from).map_err(|e| format!("cannot encode result: {e}"))
+            // Room for a typical record up front rather than growing from empty, doubling.
+            let mut bytes = Vec::with_capacity(ENCODE_CAPACITY);
+            serde_json::to_writer(&mut bytes, value).map_err(|e| format!("cannot encode result: {e}"))?;
+            Ok(Bytes::from(bytes))
         }
         Converter::Raw => Ok(match value {
             Value::String(text) => Bytes::copy_from_slice(text.as_bytes()),

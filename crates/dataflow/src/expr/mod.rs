@@ -8,6 +8,12 @@
 //! time, say `value.temp > 30.0` on a record whose `temp` is a string, is an [`EvalError`],
 //! never a panic: the engine sends that record to the dead-letter topic.
 //!
+//! Most expressions (field reads, comparisons, arithmetic, map literals: see `fast.rs` for
+//! the subset) are also compiled to a tree that runs directly on the borrowed JSON, reading
+//! only the fields it names; [`Expr::is_compiled`] says which. The CEL interpreter runs the
+//! rest, and re-runs a compiled expression that fails, so results and error messages are
+//! the interpreter's either way.
+//!
 //! ```
 //! use eddy_dataflow::expr::{Bindings, Expr};
 //! use serde_json::json;
@@ -19,6 +25,7 @@
 //! Not here: type checking against topic schemas (CEL in this crate is dynamically typed).
 
 mod convert;
+mod fast;
 mod scope;
 
 use std::fmt;
@@ -64,6 +71,8 @@ pub struct Expr {
     reads: Reads,
     /// The other free variables it reads, which only [`Bindings::named`] can bind.
     names: Arc<[String]>,
+    /// The compiled form when the whole expression is in the fast path's subset.
+    fast: Option<Arc<fast::Node>>,
 }
 
 /// The bindings an expression reads.
@@ -238,12 +247,39 @@ impl Expr {
         scope::free_variables(&self.program, &self.source)
     }
 
+    /// Whether [`Expr::eval`] runs the compiled fast path: the whole expression is in the
+    /// subset that evaluates directly on the JSON bindings (literals, the bindings, field
+    /// selection and indexing, `has`, comparisons, `&&` `||` `!`, `? :`, arithmetic, map and
+    /// list literals, `in`, `int()` `double()` `string()` `size()`). Other expressions run in
+    /// the CEL interpreter. Both give the same results; the fast path is quicker because it
+    /// converts none of the bindings.
+    pub fn is_compiled(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// The same expression, always evaluated by the CEL interpreter: the reference the fast
+    /// path is checked and measured against.
+    pub fn interpreted(&self) -> Expr {
+        Expr { fast: None, ..self.clone() }
+    }
+
     /// Evaluates the expression against `bindings`.
     ///
     /// # Errors
     /// [`EvalError::Failed`] when CEL reports an error (wrong types, missing fields, an
     /// unbound `state`...), [`EvalError::NotJson`] when the result cannot be written as JSON.
     pub fn eval(&self, bindings: &Bindings<'_>) -> Result<Value, EvalError> {
+        if let Some(fast) = &self.fast {
+            // On any failure the interpreter runs, so errors read as they always did.
+            if let Ok(result) = fast.eval_json(bindings) {
+                return Ok(result);
+            }
+        }
+        self.interpret(bindings)
+    }
+
+    /// Evaluates the expression in the CEL interpreter.
+    fn interpret(&self, bindings: &Bindings<'_>) -> Result<Value, EvalError> {
         let mut context = Context::with_env(Arc::clone(env()));
         if self.reads.value {
             context.add_variable_as_val(VALUE, convert::to_val(bindings.value));
@@ -317,7 +353,8 @@ fn compile_here(source: &str) -> Result<Expr, CompileError> {
             _ => names.push(variable.name),
         }
     }
-    Ok(Expr { source: Arc::from(source), program: Arc::new(program), reads, names: names.into() })
+    let fast = fast::compile(program.expression()).map(Arc::new);
+    Ok(Expr { source: Arc::from(source), program: Arc::new(program), reads, names: names.into(), fast })
 }
 
 impl CompileError {

@@ -22,6 +22,11 @@ pub struct FreeVariable {
 const TYPE_NAMES: &[&str] =
     &["bool", "bytes", "double", "dyn", "int", "list", "map", "null_type", "string", "type", "uint"];
 
+/// Whether `name` names one of CEL's types rather than a variable.
+pub(super) fn is_type_name(name: &str) -> bool {
+    TYPE_NAMES.contains(&name)
+}
+
 pub(super) fn free_variables(program: &Program, source: &str) -> Vec<FreeVariable> {
     let mut walk = Walk { program, source, bound: Vec::new(), found: Vec::new() };
     walk.expr(program.expression());

@@ -86,7 +86,19 @@ impl Primitive {
 
     /// Why `value` is not of this type, if it is not.
     fn check(self, value: &Value) -> Result<(), String> {
-        let fits = match self {
+        if self.fits(value) {
+            return Ok(());
+        }
+        let got = match value {
+            Value::Number(n) => n.to_string(),
+            other => kind(other).to_owned(),
+        };
+        Err(format!("expected {}, got {got}", self.name()))
+    }
+
+    /// Whether `value` is of this type.
+    fn fits(self, value: &Value) -> bool {
+        match self {
             Primitive::String => value.is_string(),
             Primitive::Bool => value.is_boolean(),
             Primitive::I32 => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
@@ -100,15 +112,7 @@ impl Primitive {
                 Value::Array(items) => items.iter().all(|item| item.as_u64().is_some_and(|b| b <= 255)),
                 _ => false,
             },
-        };
-        if fits {
-            return Ok(());
         }
-        let got = match value {
-            Value::Number(n) => n.to_string(),
-            other => kind(other).to_owned(),
-        };
-        Err(format!("expected {}, got {got}", self.name()))
     }
 }
 
@@ -201,6 +205,11 @@ impl TypeDef {
     /// Why it does not match, naming the field: "field `temp`: expected f64, got string".
     /// A [`TypeDef::Named`] that was not [resolved](TypeDef::resolve) never matches.
     pub fn check(&self, value: &Value) -> Result<(), String> {
+        // The common case, a match, allocates nothing; the path is built only to explain a
+        // mismatch.
+        if self.matches(value) {
+            return Ok(());
+        }
         let mut path = String::new();
         self.check_at(value, &mut path).map_err(|reason| {
             if path.is_empty() {
@@ -211,6 +220,20 @@ impl TypeDef {
                 format!("field `{path}`: {reason}")
             }
         })
+    }
+
+    /// Whether `value` is of this type: [`TypeDef::check`] without the explanation.
+    fn matches(&self, value: &Value) -> bool {
+        match (self, value) {
+            (TypeDef::Primitive(primitive), value) => primitive.fits(value),
+            (TypeDef::Object(properties), Value::Object(fields)) => properties
+                .iter()
+                .all(|(name, def)| fields.get(name.as_str()).is_some_and(|field| def.matches(field))),
+            (TypeDef::List(items), Value::Array(elements)) => {
+                elements.iter().all(|element| items.matches(element))
+            }
+            _ => false,
+        }
     }
 
     fn check_at(&self, value: &Value, path: &mut String) -> Result<(), String> {
