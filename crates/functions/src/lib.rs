@@ -59,11 +59,14 @@ pub use handle::Handle;
 pub use runtime::{Options, RunSummary, Running, start, start_with};
 
 /// Whether `text` looks like a Statefun module file: a YAML document with a `kind` from the
-/// `io.statefun` family (as opposed to a dataflow file).
+/// `io.statefun` family or Eddy's `io.eddy.endpoints` (as opposed to a dataflow file).
 pub fn is_module_text(text: &str) -> bool {
     text.lines().any(|line| {
         line.strip_prefix("kind:")
-            .is_some_and(|kind| kind.trim().trim_matches(['"', '\'']).starts_with("io.statefun."))
+            .is_some_and(|kind| {
+                let kind = kind.trim().trim_matches(['"', '\'']);
+                kind.starts_with("io.statefun.") || kind.starts_with("io.eddy.endpoints.")
+            })
     })
 }
 
