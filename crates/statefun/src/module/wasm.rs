@@ -40,7 +40,10 @@ pub(super) fn read(reader: &mut Reader<'_>, spec: &Fields<'_>, file: &str) -> Op
         if path.is_file() {
             Ok(path)
         } else {
-            Err(format!("no file at `{}`; expected the path of a component (`.wasm`), relative to the module file", path.display()))
+            Err(format!(
+                "no file at `{}`; expected the path of a component (`.wasm`), relative to the module file",
+                path.display()
+            ))
         }
     });
     let max_batch = reader

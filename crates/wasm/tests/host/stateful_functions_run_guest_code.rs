@@ -16,8 +16,11 @@ fn string(text: &str) -> TypedValue {
     TypedValue { typename: "io.statefun.types/string".into(), value }
 }
 
-fn long(value: u8) -> TypedValue {
-    TypedValue { typename: "io.statefun.types/long".into(), value: vec![0x08, value] }
+fn long(value: i64) -> TypedValue {
+    // A Statefun long: field 1, sfixed64.
+    let mut bytes = vec![0x09];
+    bytes.extend_from_slice(&value.to_le_bytes());
+    TypedValue { typename: "io.statefun.types/long".into(), value: bytes }
 }
 
 fn address(name: &str, id: &str) -> Address {
@@ -43,9 +46,8 @@ fn a_greeter_counts_and_answers_its_caller_or_egresses() {
     let from_bob = Message { caller: Some(address("caller", "bob")), argument: string("bob") };
     let effects: Effects =
         instance.invoke(&context("greeter", vec![seen]), &[from_ingress("ann"), from_bob]).expect("invoke");
-    let counts: Vec<_> =
-        effects.states.iter().map(|state| state.value.as_ref().map(|value| value.value.clone())).collect();
-    assert_eq!(counts, vec![Some(vec![0x08, 3]), Some(vec![0x08, 4])]);
+    let counts: Vec<_> = effects.states.iter().map(|state| state.value.clone()).collect();
+    assert_eq!(counts, vec![Some(long(3)), Some(long(4))]);
     let [egress] = effects.egress.as_slice() else { panic!("one egress record: {:?}", effects.egress) };
     assert_eq!(egress.egress, "example/greets");
     let EgressValue::Topic(record) = &egress.value else { panic!("a topic record") };

@@ -2,7 +2,7 @@
 //! string `n` (a number) from an ingress and sends `n` (a long) to `pair/pong` of the same
 //! id; `pong` adds what it gets to its state `total` and sends `n - 1` back while it is
 //! above 0; `ping` counts the bounces in its state `bounces` and sends them on. At 0, `pong`
-//! sends itself a delayed `done` (after 1 ms, token `done`), and a delayed `never` it cancels
+//! sends itself a delayed `done` (due at once, token `done`), and a delayed `never` it cancels
 //! at once; on `done` it egresses `<id> total=<total>` to the Kafka egress `pair/out`
 //! (a typed `KafkaProducerRecord` it encodes itself, topic `pairs`).
 
@@ -87,7 +87,7 @@ impl Guest for Pair {
                                 cancellation_token: Some(token.into()),
                             })
                         };
-                        effects.delayed.push(delayed("done", 1, "done"));
+                        effects.delayed.push(delayed("done", 0, "done"));
                         effects.delayed.push(delayed("never", 3_600_000, "never"));
                         effects.delayed.push(DelayedChange::Cancel("never".into()));
                     }

@@ -1,6 +1,6 @@
 //! What the stateful-function test guests share: the Statefun SDKs' encodings of
 //! `io.statefun.types/string` and `io.statefun.types/long` (protobuf wrappers with one
-//! field), by hand, so the guests need no protobuf library.
+//! field: a `string`, an `sfixed64`), by hand, so the guests need no protobuf library.
 
 /// The typename of Statefun strings.
 pub const STRING: &str = "io.statefun.types/string";
@@ -28,10 +28,10 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> Result<u64, String> {
     Err("a varint longer than 10 bytes".to_owned())
 }
 
-/// The value of field 1 of a wrapper: a varint (wire type 0) or bytes (wire type 2).
+/// The value of field 1 of a wrapper: 8 bytes (wire type 1) or bytes (wire type 2).
 enum Field<'a> {
     Absent,
-    Varint(u64),
+    Fixed64([u8; 8]),
     Bytes(&'a [u8]),
 }
 
@@ -42,10 +42,15 @@ fn field_one(bytes: &[u8]) -> Result<Field<'_>, String> {
         let key = read_varint(bytes, &mut at)?;
         match key & 7 {
             0 => {
-                let value = read_varint(bytes, &mut at)?;
+                read_varint(bytes, &mut at)?;
+            }
+            1 => {
+                let end = at + 8;
+                let fixed: [u8; 8] = bytes.get(at..end).ok_or("a truncated field")?.try_into().map_err(|_| "8 bytes")?;
                 if key >> 3 == 1 {
-                    found = Field::Varint(value);
+                    found = Field::Fixed64(fixed);
                 }
+                at = end;
             }
             2 => {
                 let len = read_varint(bytes, &mut at)? as usize;
@@ -77,16 +82,16 @@ pub fn decode_string(bytes: &[u8]) -> Result<String, String> {
     match field_one(bytes)? {
         Field::Absent => Ok(String::new()),
         Field::Bytes(text) => String::from_utf8(text.to_vec()).map_err(|e| e.to_string()),
-        Field::Varint(_) => Err("not a string".to_owned()),
+        Field::Fixed64(_) => Err("not a string".to_owned()),
     }
 }
 
 /// Encodes a Statefun long.
 pub fn encode_long(value: i64) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(11);
+    let mut bytes = Vec::with_capacity(9);
     if value != 0 {
-        bytes.push(0x08);
-        varint(value as u64, &mut bytes);
+        bytes.push(0x09);
+        bytes.extend_from_slice(&value.to_le_bytes());
     }
     bytes
 }
@@ -95,7 +100,7 @@ pub fn encode_long(value: i64) -> Vec<u8> {
 pub fn decode_long(bytes: &[u8]) -> Result<i64, String> {
     match field_one(bytes)? {
         Field::Absent => Ok(0),
-        Field::Varint(value) => Ok(value as i64),
+        Field::Fixed64(value) => Ok(i64::from_le_bytes(value)),
         Field::Bytes(_) => Err("not a long".to_owned()),
     }
 }
