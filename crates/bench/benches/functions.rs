@@ -1,6 +1,8 @@
-//! Stateful functions: an embedded (native Rust) counter function under the runtime, one
-//! message per ingress record over 1,000 ids, with state shipped and applied per batch and
-//! exactly-once epochs at the default commit interval.
+//! Stateful functions: an embedded counter function under the runtime, native Rust
+//! (`native-counter`) and a WebAssembly component (`wasm-counter`, the test guest
+//! `fn-counter`, from the compilation cache), one message per ingress record over 1,000 ids,
+//! with state shipped and applied per batch and exactly-once epochs at the default commit
+//! interval.
 //!
 //! Each iteration runs the module to idle over `MESSAGES` records in a fresh data directory
 //! (the records are produced in the setup, not timed), so the time includes start-up and the
@@ -73,6 +75,15 @@ fn prepared() -> tempfile::TempDir {
     dir
 }
 
+fn run_wasm(dir: &tempfile::TempDir, module: &Module, cache: &std::path::Path) {
+    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
+    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+    let mut options = Options { until_idle: true, ..Options::default() };
+    options.wasm.cache_dir = Some(cache.to_owned());
+    let summary = eddy_functions::start(module, log, store, options).expect("start").wait().expect("run");
+    assert_eq!(summary.messages, MESSAGES);
+}
+
 fn run(dir: &tempfile::TempDir, module: &Module) {
     let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
     let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
@@ -92,6 +103,16 @@ fn functions(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MESSAGES));
     group.bench_function("native-counter", |b| {
         b.iter_batched(prepared, |dir| run(&dir, &module), BatchSize::PerIteration)
+    });
+    let counter = eddy_test_guests::component("fn-counter");
+    let wasm_module = format!(
+        "kind: io.eddy.endpoints.v1/wasm\nspec:\n  functions: bench/counter\n  component: {}\n---\n{MODULE}",
+        counter.display()
+    );
+    let wasm_module = Module::parse("module.yaml", &wasm_module).expect("module");
+    let cache = tempfile::tempdir().expect("cache directory");
+    group.bench_function("wasm-counter", |b| {
+        b.iter_batched(prepared, |dir| run_wasm(&dir, &wasm_module, cache.path()), BatchSize::PerIteration)
     });
     group.finish();
 }

@@ -25,6 +25,14 @@ pub enum Error {
         /// What the client said.
         reason: String,
     },
+    /// A WebAssembly component of the module cannot serve its functions.
+    #[error("the component `{}`: {reason}", component.display())]
+    Wasm {
+        /// The component file.
+        component: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A function's reply broke the protocol.
     #[error(transparent)]
     Protocol(#[from] Box<ProtocolError>),

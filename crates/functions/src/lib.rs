@@ -5,7 +5,9 @@
 //!   [`TypedValue`](eddy_statefun::TypedValue) of the topic's `valueType`, sent to each target
 //!   function type.
 //! - Functions run behind the [`Functions`] trait: remote functions over HTTP
-//!   ([`RemoteFunctions`](eddy_statefun::RemoteFunctions)) today; embedded ones can implement it.
+//!   ([`RemoteFunctions`](eddy_statefun::RemoteFunctions)), WebAssembly components named by
+//!   `io.eddy.endpoints.v1/wasm` documents ([`wasm::WasmFunctions`]), or native Rust
+//!   ([`native::NativeFunctions`]).
 //!   At most one batch is in flight per address, many addresses at once
 //!   ([`eddy_statefun::Invocations`]).
 //! - Replies are applied as they come: state changes to the address's state, messages to any
@@ -52,6 +54,7 @@ mod restore;
 mod runtime;
 pub mod storage;
 mod timers;
+pub mod wasm;
 
 pub use error::{Error, Result};
 pub use functions::{Functions, InvokeError, Reply};
@@ -59,11 +62,13 @@ pub use handle::Handle;
 pub use runtime::{Options, RunSummary, Running, start, start_with};
 
 /// Whether `text` looks like a Statefun module file: a YAML document with a `kind` from the
-/// `io.statefun` family (as opposed to a dataflow file).
+/// `io.statefun` family or Eddy's `io.eddy.endpoints` (as opposed to a dataflow file).
 pub fn is_module_text(text: &str) -> bool {
     text.lines().any(|line| {
-        line.strip_prefix("kind:")
-            .is_some_and(|kind| kind.trim().trim_matches(['"', '\'']).starts_with("io.statefun."))
+        line.strip_prefix("kind:").is_some_and(|kind| {
+            let kind = kind.trim().trim_matches(['"', '\'']);
+            kind.starts_with("io.statefun.") || kind.starts_with("io.eddy.endpoints.")
+        })
     })
 }
 

@@ -75,6 +75,9 @@ pub struct Options {
     /// most before ingress reading pauses (default 16,384): ingress records are read about as
     /// fast as functions take them, so the queues an epoch commits stay short.
     pub max_queued: usize,
+    /// How [`start`] runs the module's WebAssembly functions: the compilation cache, fuel and
+    /// memory per call (default: no cache, `eddy_wasm::Options`' limits).
+    pub wasm: eddy_wasm::Options,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             max_in_flight: 1024,
             read_bytes: 256 * 1024,
             max_queued: 16 * 1024,
+            wasm: eddy_wasm::Options::default(),
         }
     }
 }
@@ -157,13 +161,25 @@ impl Running {
     }
 }
 
-/// Starts `module` on `log` and `store`, calling its functions over HTTP.
+/// Starts `module` on `log` and `store`, calling its functions over HTTP, or as WebAssembly
+/// components for the types its `io.eddy.endpoints.v1/wasm` documents name.
 ///
 /// # Errors
 /// A log or store failure during recovery, damaged runtime entries in the store, or a module
-/// that asks for what is not supported (a `date` startup position), or a playground port in use.
+/// that asks for what is not supported (a `date` startup position), or a playground port in
+/// use; [`Error::Wasm`] for a component that cannot be loaded or is not a function.
 pub fn start(module: &Module, log: Arc<Log>, store: Arc<StateStore>, options: Options) -> Result<Running> {
-    start_with(module, log, store, options, |module| Arc::new(RemoteFunctions::new(&module.endpoints)))
+    if module.wasm_endpoints.is_empty() {
+        return start_with(module, log, store, options, |module| {
+            Arc::new(RemoteFunctions::new(&module.endpoints))
+        });
+    }
+    let host = eddy_wasm::Host::new(options.wasm.clone())
+        .map_err(|error| Error::Internal(format!("the WebAssembly host: {error}")))?;
+    let wasm = crate::wasm::WasmFunctions::load(module, &host)?;
+    start_with(module, log, store, options, move |module| {
+        Arc::new(wasm.or_remote(RemoteFunctions::new(&module.endpoints)))
+    })
 }
 
 /// Starts `module` with the functions `make_functions` gives (called once, inside the

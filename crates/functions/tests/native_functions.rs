@@ -94,16 +94,13 @@ spec:
         // The second run reads its ingress a few messages at a time: reading pauses while
         // three are queued for functions, and nothing is lost or repeated.
         let options = if run == 2 { Options { max_queued: 3, ..options.clone() } } else { options.clone() };
-        let summary = eddy_functions::start_with(
-            &module,
-            Arc::clone(&log),
-            Arc::clone(&store),
-            options,
-            |_| Arc::new(functions),
-        )
-        .unwrap()
-        .wait()
-        .unwrap();
+        let summary =
+            eddy_functions::start_with(&module, Arc::clone(&log), Arc::clone(&store), options, |_| {
+                Arc::new(functions)
+            })
+            .unwrap()
+            .wait()
+            .unwrap();
         assert_eq!(summary.records_read, 1000, "run {run}");
         assert_eq!(summary.egress_records, 1000, "run {run}");
         // Per id, the reports count up from 1 with no gap and no repeat.

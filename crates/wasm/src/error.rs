@@ -64,6 +64,20 @@ pub enum Error {
         /// The import's name.
         import: String,
     },
+    /// The component does not export both functions of the world `eddy:function/function`.
+    #[error(
+        "the component is not a stateful function: the world `function` of eddy:function exports \
+         {expected}; it exports: {found}"
+    )]
+    NotAFunction {
+        /// The exports needed, in WIT.
+        expected: &'static str,
+        /// What the component exports instead.
+        found: String,
+    },
+    /// A stateful function's `states` export failed.
+    #[error("the function's `states` export failed: {0}")]
+    FunctionStates(CallError),
     /// The component's imports of `eddy:dataflow` do not match this host's.
     #[error("the component's imports do not match Eddy's `eddy:dataflow` interfaces: {0}")]
     ImportMismatch(String),

@@ -8,6 +8,11 @@
 //! against endless loops, and a fresh instance after any trap. A failing call is a
 //! [`CallError`] for that record, never a crash of the runtime.
 //!
+//! Stateful functions are components too: the WIT package `eddy:function`
+//! (`wit/function/function.wit`, [`FUNCTION_WIT`]) has one world, `function`, exporting
+//! `states` and `invoke`; [`Component::function`] checks it and [`FunctionInstance`] runs it
+//! in the same sandbox.
+//!
 //! It is not the runtime: it knows nothing of dataflow files, logs or the state store.
 //! The runtime turns a record into a [`Record`] (value as JSON bytes), calls a [`Pool`]
 //! (one per worker thread), and implements [`State`] over its store.
@@ -32,6 +37,7 @@
 mod abi;
 mod component;
 mod error;
+mod function;
 mod host;
 mod limits;
 mod linker;
@@ -43,6 +49,11 @@ mod state;
 pub use abi::{Entry, Record, Window};
 pub use component::Component;
 pub use error::{CallError, Error, Result};
+pub use function::{
+    Address, Context, DelayedChange, DelayedMessage, Effects, EgressMessage, EgressValue, Expiration,
+    FunctionInstance, Message, OutgoingMessage, StateSpec, StateValue, StatefulFunction, TopicRecord,
+    TypedValue,
+};
 pub use host::{CacheStats, Host};
 pub use operator::{OperatorKind, Output};
 pub use options::Options;
@@ -52,3 +63,6 @@ pub use state::{MemoryState, NoState, State, StateError};
 /// The WIT package `eddy:dataflow` that components implement, for tools that generate
 /// bindings (`eddy build` writes it next to the code it compiles).
 pub const WIT: &str = include_str!("../wit/dataflow.wit");
+
+/// The WIT package `eddy:function` that stateful functions implement (world `function`).
+pub const FUNCTION_WIT: &str = include_str!("../wit/function/function.wit");

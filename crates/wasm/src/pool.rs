@@ -264,7 +264,7 @@ fn instantiate<S: State>(
 }
 
 /// Says why a call failed: over the memory limit, out of fuel, or another trap.
-fn classify(error: wasmtime::Error, limiter: &mut MemoryLimiter, fuel: u64) -> CallError {
+pub(crate) fn classify(error: wasmtime::Error, limiter: &mut MemoryLimiter, fuel: u64) -> CallError {
     if let Some(wanted) = limiter.take_refused() {
         return CallError::MemoryLimit { wanted, limit: limiter.limit() };
     }

@@ -1,5 +1,6 @@
 //! `eddy run <dataflow.yaml | module.yaml>`: runs a dataflow, or a Stateful Functions module
-//! (a multi-document YAML file whose documents have `kind: io.statefun…`), on the data
+//! (a multi-document YAML file whose documents have `kind: io.statefun…` or
+//! `io.eddy.endpoints…`, whose WebAssembly components compile into `<data-dir>/wasm-cache`), on the data
 //! directory until Ctrl-C (the last epoch is committed before exiting) or, with
 //! `--until-idle`, until every source is drained and committed. While it runs, other `eddy`
 //! commands on the same data directory go through it (see `eddy_server::local`).
@@ -208,6 +209,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
     let store = StateStore::open(&data_dir.join("state"))
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
+    options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
     if let Some(interval) = args.commit_interval {
         options.commit_interval = interval;
     }
@@ -226,7 +228,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         let how = if args.until_idle { "until its input is drained" } else { "until Ctrl-C" };
         eprintln!(
             "running module {file} ({} endpoints, {} ingresses, {} egresses) on {} {how}",
-            module.endpoints.len(),
+            module.endpoints.len() + module.wasm_endpoints.len(),
             module.ingresses.len(),
             module.egresses.len(),
             data_dir.display()

@@ -25,7 +25,7 @@ pub enum FunctionPattern {
 
 impl FunctionPattern {
     /// Parses `ns/name` or `ns/*`; the error says what is expected.
-    fn parse(text: &str) -> Result<Self, String> {
+    pub(super) fn parse(text: &str) -> Result<Self, String> {
         let expected = "expected `namespace/name` or `namespace/*`".to_owned();
         match text.strip_suffix("/*") {
             Some(namespace) if !namespace.is_empty() && !namespace.contains('*') => {

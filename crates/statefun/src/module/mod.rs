@@ -6,6 +6,7 @@
 //! | `io.statefun.endpoints.v2/http` (`v1` too) | [`HttpEndpoint`] |
 //! | `io.statefun.kafka.v1/ingress` / `egress` | [`KafkaIngress`] / [`KafkaEgress`], on Eddy topics |
 //! | `io.statefun.playground.v1/ingress` / `egress` | [`PlaygroundIngress`] / [`PlaygroundEgress`] |
+//! | `io.eddy.endpoints.v1/wasm` (Eddy's own) | [`WasmEndpoint`]: functions run as WebAssembly components |
 //!
 //! Every problem in the file is reported, each with `file:line:column`, the field's path and
 //! what was expected ([`Problem`]); nothing here panics on any input.
@@ -26,6 +27,7 @@ mod endpoint;
 mod kafka;
 mod playground;
 mod reader;
+mod wasm;
 mod yaml;
 
 use std::fmt;
@@ -35,6 +37,7 @@ pub use endpoint::{FunctionPattern, HttpEndpoint};
 pub use kafka::{DeliverySemantic, IngressTopic, KafkaEgress, KafkaIngress, StartupPosition};
 pub use playground::{PLAYGROUND_EGRESS_ID, PlaygroundEgress, PlaygroundIngress};
 pub use reader::Problem;
+pub use wasm::WasmEndpoint;
 
 use crate::address::{FunctionType, TypeName};
 use reader::Reader;
@@ -45,6 +48,8 @@ use yaml::Node;
 pub struct Module {
     /// The HTTP endpoints, in file order.
     pub endpoints: Vec<HttpEndpoint>,
+    /// The functions run as WebAssembly components, in file order.
+    pub wasm_endpoints: Vec<WasmEndpoint>,
     /// The ingresses.
     pub ingresses: Vec<Ingress>,
     /// The egresses.
@@ -106,8 +111,10 @@ const KAFKA_INGRESS: &str = "io.statefun.kafka.v1/ingress";
 const KAFKA_EGRESS: &str = "io.statefun.kafka.v1/egress";
 const PLAYGROUND_INGRESS: &str = "io.statefun.playground.v1/ingress";
 const PLAYGROUND_EGRESS: &str = "io.statefun.playground.v1/egress";
-const KINDS: [&str; 6] =
-    [HTTP_V2, HTTP_V1, KAFKA_INGRESS, KAFKA_EGRESS, PLAYGROUND_INGRESS, PLAYGROUND_EGRESS];
+/// Eddy's kind of endpoint: functions run as WebAssembly components.
+pub const WASM_V1: &str = "io.eddy.endpoints.v1/wasm";
+const KINDS: [&str; 7] =
+    [HTTP_V2, HTTP_V1, WASM_V1, KAFKA_INGRESS, KAFKA_EGRESS, PLAYGROUND_INGRESS, PLAYGROUND_EGRESS];
 
 impl Module {
     /// Reads and parses the module file at `path`.
@@ -159,12 +166,33 @@ impl Module {
             .or_else(|| self.endpoints.iter().find(|endpoint| endpoint.functions.matches(function_type)))
     }
 
+    /// The WebAssembly endpoint serving `function_type`: one naming it exactly wins over a
+    /// namespace pattern, and an HTTP endpoint naming it exactly wins over a wasm pattern.
+    pub fn wasm_endpoint_for(&self, function_type: &FunctionType) -> Option<&WasmEndpoint> {
+        let exact = self.wasm_endpoints.iter().find(|endpoint| endpoint.functions.is_exactly(function_type));
+        if exact.is_some() {
+            return exact;
+        }
+        if self.endpoints.iter().any(|endpoint| endpoint.functions.is_exactly(function_type)) {
+            return None;
+        }
+        self.wasm_endpoints.iter().find(|endpoint| endpoint.functions.matches(function_type))
+    }
+
     /// The Kafka egress with id `id`.
     pub fn kafka_egress(&self, id: &TypeName) -> Option<&KafkaEgress> {
         self.egresses.iter().find_map(|egress| match egress {
             Egress::Kafka(kafka) if &kafka.id == id => Some(kafka),
             _ => None,
         })
+    }
+}
+
+impl Module {
+    /// Whether an endpoint of either kind already has the pattern `functions`.
+    fn serves(&self, functions: &FunctionPattern) -> bool {
+        self.endpoints.iter().any(|known| &known.functions == functions)
+            || self.wasm_endpoints.iter().any(|known| &known.functions == functions)
     }
 }
 
@@ -194,11 +222,23 @@ fn read_document(reader: &mut Reader<'_>, node: &Node, module: &mut Module) {
             };
             let Some(spec) = reader.map(spec_node, "spec", allowed) else { return };
             if let Some(endpoint) = endpoint::read(reader, &spec, v1) {
-                if module.endpoints.iter().any(|known| known.functions == endpoint.functions) {
+                if module.serves(&endpoint.functions) {
                     let pos = spec.get("functions").map_or(spec.pos, |node| node.pos);
                     reader.problem(pos, "spec.functions", "another endpoint already serves these functions");
                 }
                 module.endpoints.push(endpoint);
+            }
+        }
+        WASM_V1 => {
+            let allowed = ["functions", "component", "maxNumBatchRequests"];
+            let Some(spec) = reader.map(spec_node, "spec", &allowed) else { return };
+            let file = reader.file().to_owned();
+            if let Some(endpoint) = wasm::read(reader, &spec, &file) {
+                if module.serves(&endpoint.functions) {
+                    let pos = spec.get("functions").map_or(spec.pos, |node| node.pos);
+                    reader.problem(pos, "spec.functions", "another endpoint already serves these functions");
+                }
+                module.wasm_endpoints.push(endpoint);
             }
         }
         KAFKA_INGRESS => {

@@ -73,6 +73,11 @@ impl<'f> Reader<'f> {
         Self { file, problems: Vec::new() }
     }
 
+    /// The file being read, as given to the parser.
+    pub(super) fn file(&self) -> &'f str {
+        self.file
+    }
+
     /// Records a problem.
     pub(super) fn problem(&mut self, pos: Pos, field: &str, message: impl Into<String>) {
         self.problems.push(Problem {

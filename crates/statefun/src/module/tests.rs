@@ -172,7 +172,7 @@ fn unknown_kinds_and_missing_parts_are_reported() {
             "kind: io.statefun.kinesis.v1/ingress\nspec: {}\n---\nspec: {}\n---\nkind: io.statefun.playground.v1/ingress\n"
         ),
         [
-            "module.yaml:1:7: `kind`: Kinesis is not supported; unknown kind `io.statefun.kinesis.v1/ingress`; expected one of `io.statefun.endpoints.v2/http`, `io.statefun.endpoints.v1/http`, `io.statefun.kafka.v1/ingress`, `io.statefun.kafka.v1/egress`, `io.statefun.playground.v1/ingress`, `io.statefun.playground.v1/egress`",
+            "module.yaml:1:7: `kind`: Kinesis is not supported; unknown kind `io.statefun.kinesis.v1/ingress`; expected one of `io.statefun.endpoints.v2/http`, `io.statefun.endpoints.v1/http`, `io.eddy.endpoints.v1/wasm`, `io.statefun.kafka.v1/ingress`, `io.statefun.kafka.v1/egress`, `io.statefun.playground.v1/ingress`, `io.statefun.playground.v1/egress`",
             "module.yaml:4:1: `kind`: this required field is missing",
             "module.yaml:6:1: `spec`: this required field is missing",
         ]
@@ -223,5 +223,95 @@ fn a_missing_file_is_a_read_error() {
     assert!(
         error.to_string().starts_with("cannot read the module file /nonexistent/module.yaml: "),
         "{error}"
+    );
+}
+
+/// A module file beside a component `fn.wasm`, in a fresh directory.
+fn beside_a_component(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fn.wasm"), b"\0asm").unwrap();
+    let file = dir.path().join("module.yaml");
+    std::fs::write(&file, text).unwrap();
+    (dir, file.display().to_string())
+}
+
+#[test]
+fn wasm_endpoints_name_a_component_beside_the_module_file() {
+    let text = "kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: example/greeter
+  component: fn.wasm
+---
+kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: other/*
+  component: ./fn.wasm
+  maxNumBatchRequests: 10
+---
+kind: io.statefun.endpoints.v2/http
+spec:
+  functions: example/*
+  urlPathTemplate: http://localhost:8000/{function.name}
+---
+kind: io.statefun.endpoints.v2/http
+spec:
+  functions: other/remote
+  urlPathTemplate: http://localhost:8000/{function.name}
+";
+    let (dir, file) = beside_a_component(text);
+    let module = Module::load(&file).unwrap();
+    assert_eq!(module.wasm_endpoints.len(), 2);
+    assert_eq!(module.wasm_endpoints[0].component, dir.path().join("fn.wasm"));
+    assert_eq!(module.wasm_endpoints[0].max_num_batch_requests, 1000);
+    assert_eq!(module.wasm_endpoints[1].max_num_batch_requests, 10);
+    let wasm_for = |name: &str| module.wasm_endpoint_for(&name.parse().unwrap()).map(|e| e.functions.clone());
+    assert_eq!(wasm_for("example/greeter"), Some(FunctionPattern::Exact("example/greeter".parse().unwrap())));
+    assert_eq!(wasm_for("example/other"), None, "served over HTTP");
+    assert_eq!(wasm_for("other/x"), Some(FunctionPattern::Namespace("other".into())));
+    assert_eq!(wasm_for("other/remote"), None, "an exact HTTP endpoint wins over a wasm pattern");
+    assert!(module.endpoint_for(&"example/other".parse().unwrap()).is_some());
+}
+
+#[test]
+fn broken_wasm_endpoints_are_reported_with_their_line() {
+    let text = "kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: example/greeter
+---
+kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: example/gr*eter
+  component: missing.wasm
+  url: http://x
+---
+kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: example/greeter
+  component: fn.wasm
+---
+kind: io.eddy.endpoints.v1/wasm
+spec:
+  functions: example/greeter
+  component: fn.wasm
+  maxNumBatchRequests: none
+";
+    let (dir, file) = beside_a_component(text);
+    let problems = match Module::load(&file) {
+        Err(Error::Invalid(problems)) => problems,
+        other => panic!("expected problems: {other:?}"),
+    };
+    let problems: Vec<String> =
+        problems.iter().map(|problem| problem.to_string().replace(&file, "module.yaml")).collect();
+    let missing = dir.path().join("missing.wasm");
+    assert_eq!(
+        problems,
+        [
+            "module.yaml:3:3: `spec.component`: this required field is missing".to_owned(),
+            "module.yaml:9:3: `spec.url`: unknown field; expected one of `functions`, `component`, `maxNumBatchRequests`".to_owned(),
+            "module.yaml:7:14: `spec.functions`: expected `namespace/name` or `namespace/*`, found `example/gr*eter`".to_owned(),
+            format!("module.yaml:8:14: `spec.component`: no file at `{}`; expected the path of a component (`.wasm`), relative to the module file, found `missing.wasm`", missing.display()),
+            "module.yaml:20:24: `spec.maxNumBatchRequests`: expected a whole number of at least 1, found `none`".to_owned(),
+            "module.yaml:18:14: `spec.functions`: another endpoint already serves these functions".to_owned(),
+        ]
     );
 }

@@ -10,3 +10,4 @@ mod components_written_in_c;
 mod loading_refuses_the_wrong_interface;
 mod misbehaving_components_fail_only_their_record;
 mod operators_run_guest_code;
+mod stateful_functions_run_guest_code;
