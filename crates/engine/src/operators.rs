@@ -43,6 +43,9 @@ fn not_runnable(logic: &Logic) -> String {
         Logic::Wasm(WasmSource::Inline(_)) => {
             "inline code is not built; run `eddy build` on the dataflow file".to_owned()
         }
+        Logic::Wasm(WasmSource::Uses(name)) => {
+            format!("package function `{name}` is not built; run `eddy build` on the dataflow file")
+        }
         _ => "this logic cannot run in this build".to_owned(),
     }
 }
