@@ -86,6 +86,8 @@ pub(crate) fn build(toolchain: &Toolchain, dir: &Path, target_dir: &Path) -> Res
         .args([
             "build",
             "--release",
+            // Every crate's errors at once, not only the first failing crate's.
+            "--keep-going",
             "--message-format=json",
             "--target",
             &toolchain.target,

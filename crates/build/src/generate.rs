@@ -163,12 +163,17 @@ pub(crate) struct Package {
 }
 
 /// Generates the workspace for `snippets` of `dataflow`, read from `file`.
+///
+/// `workspace_tag` goes into the crate names: cargo fingerprints a workspace's crates by
+/// their path relative to the workspace, so two workspaces sharing a target directory need
+/// different crate names, or one's build is taken for the other's.
 pub(crate) fn package(
     dataflow: &Dataflow,
     snippets: &[InlineCode],
     file: &str,
+    workspace_tag: &str,
 ) -> Result<Package, Vec<CodeError>> {
-    let base = crate_name(&[&dataflow.meta.name]);
+    let base = crate_name(&[&dataflow.meta.name, workspace_tag]);
     let mut errors = Vec::new();
     let types = match types_of(&dataflow.types, false) {
         Ok(types) => types,

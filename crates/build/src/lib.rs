@@ -179,11 +179,12 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
             components: Vec::new(),
         });
     }
-    let package = generate::package(&dataflow, &snippets, file_name).map_err(Error::Code)?;
     // Absolute, since cargo runs in the workspace.
     let build_dir = std::path::absolute(&options.build_dir)
         .map_err(|source| Error::Write { path: options.build_dir.clone(), source })?;
     let workspace = build_dir.join(names::crate_name(&[&name]));
+    let tag = workspace_tag(&workspace);
+    let package = generate::package(&dataflow, &snippets, file_name, &tag).map_err(Error::Code)?;
     let compiler = cargo::rustc_version(&options.toolchain, &workspace);
     let hash = hash(&package, &options.toolchain.target, &compiler);
     let components_dir = workspace.join("components").join(&hash);
@@ -242,6 +243,13 @@ fn hash(package: &Package, target: &str, compiler: &str) -> String {
         }
     }
     hasher.finalize().iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Eight hex digits of the SHA-256 of the workspace's path, which tell its crates apart from
+/// those of other workspaces building in the same target directory.
+fn workspace_tag(workspace: &Path) -> String {
+    let digest = Sha256::digest(workspace.to_string_lossy().as_bytes());
+    digest.iter().take(4).map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Writes the generated files that changed (so cargo sees the others as they were).

@@ -261,7 +261,9 @@ impl Packages {
             }
             let dir = match dataflow.dev.imports.iter().position(|dev| dev.pkg == import.pkg) {
                 Some(dev) => {
-                    let dir = paths.base_dir.join(&dataflow.dev.imports[dev].path);
+                    // Without `.` components, for shorter paths in messages.
+                    let dir: PathBuf =
+                        paths.base_dir.join(&dataflow.dev.imports[dev].path).components().collect();
                     if !dir.is_dir() {
                         findings.push(Finding::new(
                             dev_path.index(dev).key("path"),
