@@ -176,13 +176,14 @@ impl Instances {
         let one_by_one = |instances: &mut Instances| -> Vec<std::result::Result<Value, String>> {
             flows.iter().map(|flow| instances.call(path, kind, flow, None)).collect()
         };
+        let batched = flows.len() > 1 && self.pool(path, kind).is_ok_and(|pool| pool.operator().has_batch());
+        if !batched {
+            return one_by_one(self);
+        }
         let records: Option<Vec<eddy_wasm::Record>> = flows.iter().map(|flow| record(flow).ok()).collect();
         let (Some(records), Ok(pool)) = (records, self.pool(path, kind)) else {
             return one_by_one(self);
         };
-        if flows.len() < 2 || !pool.operator().has_batch() {
-            return one_by_one(self);
-        }
         let results = pool.call_batch(records);
         if results
             .iter()
