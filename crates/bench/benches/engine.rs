@@ -1,7 +1,8 @@
 //! Dataflow throughput: a stateless filter+map chain and a keyed counter with a
 //! re-partition, over JSON records, with 1 and 2 workers; the counter with a commit
 //! interval 10x shorter than the default, to show what epochs cost; the same map as a
-//! WebAssembly component; the counter as the built-in `count` aggregate; a pass-through of
+//! WebAssembly component (exporting `map`, called per record, or `map-batch`, called with the
+//! records of a log batch); the counter as the built-in `count` aggregate; a pass-through of
 //! Nexmark events from a `type: nexmark` generator source to a topic.
 //!
 //! Each iteration runs the dataflow to idle over `RECORDS` records in a fresh copy of a
@@ -209,11 +210,15 @@ fn dataflows(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(20));
     let default_interval = Duration::from_millis(100);
     let wasm_map = WASM_MAP.replace("MAP", &eddy_test_guests::component("map").display().to_string());
-    let cases: [(&str, &str, usize, Duration); 9] = [
+    let wasm_map_batch =
+        WASM_MAP.replace("MAP", &eddy_test_guests::component("map-batch").display().to_string());
+    let cases: [(&str, &str, usize, Duration); 11] = [
         ("filter-map/1-worker", STATELESS, 1, default_interval),
         ("filter-map/2-workers", STATELESS, 2, default_interval),
         ("filter-wasm-map/1-worker", &wasm_map, 1, default_interval),
         ("filter-wasm-map/2-workers", &wasm_map, 2, default_interval),
+        ("filter-wasm-map-batch/1-worker", &wasm_map_batch, 1, default_interval),
+        ("filter-wasm-map-batch/2-workers", &wasm_map_batch, 2, default_interval),
         ("keyed-count/1-worker", KEYED, 1, default_interval),
         ("keyed-count/2-workers", KEYED, 2, default_interval),
         ("keyed-count/2-workers/commit-10ms", KEYED, 2, Duration::from_millis(10)),

@@ -32,6 +32,21 @@ pub(crate) fn check(toolchain: &Toolchain) -> Result<(), Error> {
     Ok(())
 }
 
+/// What `rustc -V` says, run where cargo will run (the nearest existing directory holding
+/// `dir`, so a `rust-toolchain.toml` above it picks the same toolchain); empty when it cannot
+/// run (then the build finds no components under that hash, and [`check`] says what is missing).
+pub(crate) fn rustc_version(toolchain: &Toolchain, dir: &Path) -> String {
+    let Some(existing) = dir.ancestors().find(|dir| dir.is_dir()) else { return String::new() };
+    Command::new(&toolchain.rustc)
+        .arg("-V")
+        .current_dir(existing)
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
 /// A compiler error, as cargo reported it.
 #[derive(Debug, Clone)]
 pub(crate) struct Diagnostic {
@@ -71,6 +86,8 @@ pub(crate) fn build(toolchain: &Toolchain, dir: &Path, target_dir: &Path) -> Res
         .args([
             "build",
             "--release",
+            // Every crate's errors at once, not only the first failing crate's.
+            "--keep-going",
             "--message-format=json",
             "--target",
             &toolchain.target,

@@ -70,7 +70,8 @@ fn lines(errors: &[CodeError]) -> String {
     errors.iter().map(CodeError::to_string).collect::<Vec<_>>().join("\n")
 }
 
-/// A problem in one `run:` snippet, placed in the dataflow file:
+/// A problem in one `run:` snippet, placed in the dataflow file (or in a package function
+/// a `uses:` step runs, placed in the package's file):
 ///
 /// ```text
 /// dataflow.yaml:23:15: services.hot.transforms[0].run: error[E0425]: cannot find value `x` in this scope
@@ -85,6 +86,10 @@ pub struct CodeError {
     pub column: usize,
     /// The step (`services.hot.transforms[0]`), or the section (`types`).
     pub origin: String,
+    /// What the error is reported on: `services.hot.transforms[0].run`, `types`, or a
+    /// package function's field (`functions.shout.run (package acme/text@0.1.0, used by
+    /// services.hot.transforms[0])`).
+    pub field: String,
     /// The compiler's error code (`E0425`), if any.
     pub code: Option<String>,
     /// What is wrong.
@@ -99,6 +104,7 @@ impl CodeError {
             line: 0,
             column: 0,
             origin: origin.to_owned(),
+            field: origin.to_owned(),
             code: None,
             message,
         }
@@ -108,8 +114,8 @@ impl CodeError {
 impl fmt::Display for CodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            0 => write!(f, "{}: {}: ", self.file, self.origin)?,
-            line => write!(f, "{}:{line}:{}: {}.run: ", self.file, self.column, self.origin)?,
+            0 => write!(f, "{}: {}: ", self.file, self.field)?,
+            line => write!(f, "{}:{line}:{}: {}: ", self.file, self.column, self.field)?,
         }
         match &self.code {
             Some(code) => write!(f, "error[{code}]: {}", self.message),

@@ -89,12 +89,20 @@ pub struct Options {
     pub target_dir: Option<PathBuf>,
     /// The toolchain.
     pub toolchain: Toolchain,
+    /// Directories searched for imported packages (`<dir>/<namespace>/<name>/<version>/`)
+    /// that `dev.imports` does not place (`eddy` uses `<data-dir>/packages`). Default: none.
+    pub package_search: Vec<PathBuf>,
 }
 
 impl Options {
     /// Builds in `build_dir` with the default toolchain.
     pub fn new(build_dir: impl Into<PathBuf>) -> Self {
-        Options { build_dir: build_dir.into(), target_dir: None, toolchain: Toolchain::default() }
+        Options {
+            build_dir: build_dir.into(),
+            target_dir: None,
+            toolchain: Toolchain::default(),
+            package_search: Vec::new(),
+        }
     }
 }
 
@@ -158,7 +166,9 @@ pub fn build_file(path: &Path, options: &Options) -> Result<Built, Error> {
 /// the toolchain or its target is missing (saying what to install); compiler errors, each
 /// placed in the dataflow file; cargo fails otherwise; the build directory cannot be written.
 pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, Error> {
-    let (dataflow, snippets) = eddy_dataflow::inline_code(source, file_name)?;
+    let mut packages = eddy_dataflow::PackagePaths::for_file(file_name);
+    packages.search.extend(options.package_search.iter().cloned());
+    let (dataflow, snippets) = eddy_dataflow::inline_code_with(source, file_name, &packages)?;
     let name = dataflow.meta.name.clone();
     if snippets.is_empty() {
         return Ok(Built {
@@ -169,12 +179,14 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
             components: Vec::new(),
         });
     }
-    let package = generate::package(&dataflow, &snippets, file_name).map_err(Error::Code)?;
-    let hash = hash(&package, &options.toolchain.target);
     // Absolute, since cargo runs in the workspace.
     let build_dir = std::path::absolute(&options.build_dir)
         .map_err(|source| Error::Write { path: options.build_dir.clone(), source })?;
     let workspace = build_dir.join(names::crate_name(&[&name]));
+    let tag = workspace_tag(&workspace);
+    let package = generate::package(&dataflow, &snippets, file_name, &tag).map_err(Error::Code)?;
+    let compiler = cargo::rustc_version(&options.toolchain, &workspace);
+    let hash = hash(&package, &options.toolchain.target, &compiler);
     let components_dir = workspace.join("components").join(&hash);
     let components: Vec<BuiltComponent> = package
         .steps
@@ -215,11 +227,14 @@ pub fn build(source: &str, file_name: &str, options: &Options) -> Result<Built, 
     Ok(built)
 }
 
-/// The SHA-256 of the generated files and the target, in hex (16 digits are plenty to tell
-/// builds apart).
-fn hash(package: &Package, target: &str) -> String {
+/// The SHA-256 of the generated files, the target and the compiler's version (`rustc -V`,
+/// so a toolchain upgrade rebuilds), in hex (16 digits are plenty to tell builds apart).
+fn hash(package: &Package, target: &str, compiler: &str) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(target.as_bytes());
+    for part in [target, compiler] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
     for (path, contents) in &package.files {
         let path = path.to_string_lossy();
         for part in [path.as_bytes(), contents.as_bytes()] {
@@ -228,6 +243,13 @@ fn hash(package: &Package, target: &str) -> String {
         }
     }
     hasher.finalize().iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Eight hex digits of the SHA-256 of the workspace's path, which tell its crates apart from
+/// those of other workspaces building in the same target directory.
+fn workspace_tag(workspace: &Path) -> String {
+    let digest = Sha256::digest(workspace.to_string_lossy().as_bytes());
+    digest.iter().take(4).map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Writes the generated files that changed (so cargo sees the others as they were).
@@ -306,7 +328,8 @@ fn place(error: &cargo::Diagnostic, steps: &[StepCrate], workspace: &Path, file:
         step.code.place(step.entry.0, step.entry.1)
     };
     Some(CodeError {
-        file: file.to_owned(),
+        file: generate::code_file(file, &step.code),
+        field: generate::code_field(&step.code),
         line,
         column,
         origin: step.code.origin.clone(),

@@ -30,7 +30,7 @@ fn a_file_without_run_steps_has_nothing_to_build() {
     let stdout = eddy.ok(&["build", file.to_str().unwrap()]);
     assert_eq!(
         String::from_utf8_lossy(&stdout),
-        format!("{} has no `run:` steps; nothing to build\n", file.display())
+        format!("{} has no `run:` or `uses:` steps; nothing to build\n", file.display())
     );
     assert!(!eddy.data_dir().join("build").exists());
 }

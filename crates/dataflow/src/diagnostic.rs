@@ -61,6 +61,13 @@ impl Diagnostics {
         Diagnostics(diagnostics)
     }
 
+    /// `first` in file order, then `more` (another file's) as they are.
+    pub(crate) fn with_others(first: Vec<Diagnostic>, more: Vec<Diagnostic>) -> Self {
+        let mut all = Diagnostics::new(first).0;
+        all.extend(more);
+        Diagnostics(all)
+    }
+
     /// The diagnostics, in file order.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()

@@ -1,5 +1,6 @@
-//! The inline Rust of a dataflow file (`run:`), with where each snippet sits in the file, for
-//! `eddy build`: [`inline_code`].
+//! The inline Rust of a dataflow file (`run:`), and the package functions its steps use
+//! (`uses:`), with where each snippet sits in its file, for `eddy build`: [`inline_code`],
+//! [`inline_code_with`].
 //!
 //! A compiler error inside a snippet has a line and column in the snippet's text;
 //! [`InlineCode::place`] turns them into a line and column of the dataflow file, whether the
@@ -7,8 +8,12 @@
 //!
 //! This reads the file only as far as the model: the rest of validation is [`crate::parse`]'s.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use crate::diagnostic::{Diagnostics, Finding};
-use crate::model::{Dataflow, FlushPer, Operator, Partition, Service, Step};
+use crate::model::{Dataflow, FlushPer, Operator, PackageId, Partition, Service, Step, TypeDef};
+use crate::package::{Lookup, PackagePaths, Packages};
 use crate::yaml::node::{self, Node};
 use crate::yaml::recover::Recovery;
 use crate::yaml::{Path, Pos};
@@ -49,6 +54,25 @@ pub struct InlineCode {
     /// For each character of `code`, its place in the file; empty when it could not be
     /// worked out (then every place is `start`).
     chars: Vec<(usize, usize)>,
+    /// For a `uses:` step, the package function: then `code`, `start` and places are in
+    /// [`UsedFunction::file`].
+    pub used: Option<UsedFunction>,
+}
+
+/// The package function a `uses:` step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedFunction {
+    /// The package.
+    pub package: PackageId,
+    /// The function's name.
+    pub function: String,
+    /// The package's types (names unresolved), which the code sees instead of the dataflow's.
+    pub types: BTreeMap<String, TypeDef>,
+    /// The file holding the code: the package file or `src/<function>.rs`.
+    pub file: PathBuf,
+    /// The field holding the code in the package file (`functions.shout.run`); empty for a
+    /// `src/` file.
+    pub field: String,
 }
 
 impl InlineCode {
@@ -62,7 +86,7 @@ impl InlineCode {
 }
 
 /// The index in `code`'s characters of `line`:`column` (1-based), if it is in `code`.
-fn char_index(code: &str, line: usize, column: usize) -> Option<usize> {
+pub(crate) fn char_index(code: &str, line: usize, column: usize) -> Option<usize> {
     let mut index = 0usize;
     for (number, text) in code.split('\n').enumerate() {
         let length = text.chars().count();
@@ -80,6 +104,20 @@ fn char_index(code: &str, line: usize, column: usize) -> Option<usize> {
 /// # Errors
 /// [`Diagnostics`] when the file is not YAML or does not fit the model.
 pub fn inline_code(source: &str, file_name: &str) -> Result<(Dataflow, Vec<InlineCode>), Diagnostics> {
+    inline_code_with(source, file_name, &PackagePaths::for_file(file_name))
+}
+
+/// Like [`inline_code`], with the package functions of `uses:` steps (found with
+/// `packages`) listed as well.
+///
+/// # Errors
+/// [`Diagnostics`] when the file is not YAML or does not fit the model, a package cannot be
+/// found or read, or a `uses:` names no imported function of its step's operator.
+pub fn inline_code_with(
+    source: &str,
+    file_name: &str,
+    packages: &PackagePaths,
+) -> Result<(Dataflow, Vec<InlineCode>), Diagnostics> {
     let (tree, problems) = node::parse(source);
     let mut findings: Vec<Finding> = problems
         .into_iter()
@@ -97,21 +135,61 @@ pub fn inline_code(source: &str, file_name: &str) -> Result<(Dataflow, Vec<Inlin
         Some(dataflow) if findings.is_empty() => dataflow,
         _ => return Err(diagnostics(findings, file_name, Some(&tree))),
     };
+    let (loaded, import_findings, package_diagnostics) =
+        if dataflow.imports.is_empty() && !uses_any(&dataflow) {
+            Default::default()
+        } else {
+            Packages::load(&dataflow, packages)
+        };
+    findings.extend(import_findings);
     let lines: Vec<Vec<char>> = source.split('\n').map(|line| line.chars().collect()).collect();
-    let mut collector = Collector { tree: &tree, lines: &lines, found: Vec::new() };
+    let mut collector = Collector {
+        tree: &tree,
+        lines: &lines,
+        dataflow: &dataflow,
+        packages: &loaded,
+        found: Vec::new(),
+        findings,
+    };
     for (name, service) in &dataflow.services {
         collector.service(name, service);
     }
+    if !collector.findings.is_empty() || !package_diagnostics.is_empty() {
+        let findings =
+            collector.findings.into_iter().map(|f| f.into_diagnostic(file_name, Some(&tree))).collect();
+        return Err(Diagnostics::with_others(findings, package_diagnostics));
+    }
     let mut found = collector.found;
-    found.sort_by_key(|code| code.start);
+    // Snippets in file order; package functions after them, in the order of their steps.
+    found.sort_by_key(|code| match code.used {
+        None => (false, code.start),
+        Some(_) => (true, (0, 0)),
+    });
     Ok((dataflow, found))
+}
+
+/// Whether any step of the dataflow has `uses:`.
+fn uses_any(dataflow: &Dataflow) -> bool {
+    let steps = |steps: &[Step]| steps.iter().any(|step| step.uses.is_some());
+    dataflow.services.values().any(|service| {
+        service.sources.iter().any(|source| steps(&source.transforms))
+            || steps(&service.transforms)
+            || service.sinks.iter().any(|sink| steps(&sink.transforms))
+            || service.partition.as_ref().is_some_and(|partition| steps(&partition.transforms))
+            || service.window.as_ref().is_some_and(|window| {
+                steps(&window.transforms) || window.partition.as_ref().is_some_and(|p| steps(&p.transforms))
+            })
+    })
 }
 
 /// Gathers the snippets of a document.
 struct Collector<'a> {
     tree: &'a Node,
     lines: &'a [Vec<char>],
+    dataflow: &'a Dataflow,
+    packages: &'a Packages,
     found: Vec<InlineCode>,
+    findings: Vec<Finding>,
 }
 
 impl Collector<'_> {
@@ -167,7 +245,45 @@ impl Collector<'_> {
     fn steps(&mut self, service: &str, steps: &[Step], at: &Path) {
         for (index, step) in steps.iter().enumerate() {
             self.add(service, at.index(index), InlineSite::Transform(step.operator), &step.run);
+            if let Some(name) = &step.uses {
+                self.add_used(service, at.index(index), step.operator, name);
+            }
         }
+    }
+
+    fn add_used(&mut self, service: &str, path: Path, operator: Operator, name: &str) {
+        let at = path.key("uses");
+        let (package, function) = match self.packages.lookup(self.dataflow, name) {
+            Lookup::Found(package, function) => (package, function),
+            Lookup::Broken => return,
+            Lookup::Missing(_) | Lookup::Ambiguous(_) => {
+                self.findings
+                    .push(Finding::new(at, format!("function `{name}` is not imported from one package")));
+                return;
+            }
+        };
+        if function.operator != operator {
+            self.findings.push(Finding::new(
+                at,
+                format!("`{name}` is a `{}` function, not `{}`", function.operator.name(), operator.name()),
+            ));
+            return;
+        }
+        self.found.push(InlineCode {
+            service: service.to_owned(),
+            origin: path.to_string(),
+            site: InlineSite::Transform(operator),
+            code: function.code.clone(),
+            start: function.start,
+            chars: function.chars.clone(),
+            used: Some(UsedFunction {
+                package: package.id.clone(),
+                function: name.to_owned(),
+                types: package.types.clone(),
+                file: function.code_file.clone(),
+                field: function.field.clone(),
+            }),
+        });
     }
 
     fn add(&mut self, service: &str, path: Path, site: InlineSite, run: &Option<String>) {
@@ -182,6 +298,7 @@ impl Collector<'_> {
             code: code.clone(),
             start,
             chars,
+            used: None,
         });
     }
 }
@@ -192,7 +309,7 @@ fn diagnostics(findings: Vec<Finding>, file_name: &str, tree: Option<&Node>) -> 
 
 /// The place in the file of each character of the scalar `node`, whose value is `code`;
 /// empty when the layout cannot be followed exactly (a folded block, an unusual escape).
-fn places(node: &Node, code: &str, lines: &[Vec<char>]) -> Vec<(usize, usize)> {
+pub(crate) fn places(node: &Node, code: &str, lines: &[Vec<char>]) -> Vec<(usize, usize)> {
     let Pos { line, column } = node.pos;
     let at =
         |line: usize, column: usize| lines.get(line.wrapping_sub(1))?.get(column.wrapping_sub(1)).copied();

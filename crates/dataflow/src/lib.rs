@@ -11,7 +11,8 @@
 //! dataflow.yaml:12:9: services.alerts.sources[0].id: topic `readngs` is not declared in `topics` (did you mean `readings`?) (declared: alerts, readings)
 //! ```
 //!
-//! What it is not: it runs nothing and does no I/O, except [`load`] reading the file. The
+//! What it is not: it runs nothing and does no I/O, except reading the file ([`load`]) and
+//! the [`package`] files it imports. The
 //! [`expr`] module evaluates CEL for the engine; WebAssembly logic will come from `eddy-wasm`
 //! behind the same [`Function`] trait.
 //!
@@ -44,6 +45,7 @@ pub mod expr;
 mod inline;
 mod logic;
 pub mod model;
+pub mod package;
 mod parse;
 mod plan;
 mod suggest;
@@ -51,10 +53,11 @@ mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use inline::{InlineCode, InlineSite, inline_code};
+pub use inline::{InlineCode, InlineSite, UsedFunction, inline_code, inline_code_with};
 pub use logic::{AggregatePlan, Function, Logic, WasmSource};
 pub use model::Dataflow;
-pub use parse::{load, parse};
+pub use package::{PACKAGE_FILE, PackagePaths};
+pub use parse::{load, load_with, parse, parse_with};
 pub use plan::{
     EmitPlan, FlushPlan, JoinPlan, JoinSidePlan, NexmarkPlan, OperatorKind, OperatorPlan, PartitionPlan,
     Plan, ServicePlan, SinkPlan, SourceInput, SourcePlan, StartOffset, StatePlan, StateType, TopicPlan,

@@ -36,8 +36,8 @@ impl Function for Expr {
 pub enum Logic {
     /// A compiled CEL expression.
     Cel(Expr),
-    /// WebAssembly, instantiated by the engine. Inline code must be built into a component
-    /// (`eddy build`) before the engine runs it; `uses:` is refused by validation.
+    /// WebAssembly, instantiated by the engine. Inline code and package functions must be
+    /// built into components (`eddy build`) before the engine runs them.
     Wasm(WasmSource),
     /// A built-in aggregate, run natively by the engine.
     Aggregate(AggregatePlan),

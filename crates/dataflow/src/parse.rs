@@ -17,17 +17,32 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{At, Diagnostic, Diagnostics, Finding};
 use crate::model::{Dataflow, Meta};
+use crate::package::{PackagePaths, Packages};
 use crate::plan::Plan;
 use crate::validate::validate;
 use crate::yaml::node::{self, Kind};
 use crate::yaml::recover::Recovery;
 use crate::yaml::{Node, Path};
 
-/// Parses and validates a dataflow file's text; `file_name` is used in diagnostics.
+/// Parses and validates a dataflow file's text; `file_name` is used in diagnostics, and its
+/// directory is where `dev.imports` paths start ([`PackagePaths::for_file`]).
 ///
 /// # Errors
 /// [`Diagnostics`] listing every problem found, in file order.
 pub fn parse(source: &str, file_name: &str) -> Result<(Dataflow, Plan), Diagnostics> {
+    parse_with(source, file_name, &PackagePaths::for_file(file_name))
+}
+
+/// Like [`parse`], finding imported packages with `packages`. Problems inside a package file
+/// follow the dataflow file's, placed in the package file.
+///
+/// # Errors
+/// [`Diagnostics`] listing every problem found.
+pub fn parse_with(
+    source: &str,
+    file_name: &str,
+    packages: &PackagePaths,
+) -> Result<(Dataflow, Plan), Diagnostics> {
     let (tree, problems) = node::parse(source);
     let mut findings: Vec<Finding> = problems
         .into_iter()
@@ -42,12 +57,17 @@ pub fn parse(source: &str, file_name: &str) -> Result<(Dataflow, Plan), Diagnost
         findings.extend(recovery.findings);
         return Err(diagnostics(findings, file_name, Some(&tree)));
     };
-    let (plan, semantic) = validate(&dataflow, &recovery.broken);
+    let (loaded, import_findings, package_diagnostics) = Packages::load(&dataflow, packages);
+    let (plan, semantic) = validate(&dataflow, &recovery.broken, &loaded);
     findings.extend(recovery.findings);
+    findings.extend(import_findings);
     findings.extend(semantic);
     match plan {
-        Some(plan) if findings.is_empty() => Ok((dataflow, plan)),
-        _ => Err(diagnostics(findings, file_name, Some(&tree))),
+        Some(plan) if findings.is_empty() && package_diagnostics.is_empty() => Ok((dataflow, plan)),
+        _ => Err(Diagnostics::with_others(
+            findings.into_iter().map(|finding| finding.into_diagnostic(file_name, Some(&tree))).collect(),
+            package_diagnostics,
+        )),
     }
 }
 
@@ -57,6 +77,14 @@ pub fn parse(source: &str, file_name: &str) -> Result<(Dataflow, Plan), Diagnost
 /// [`Diagnostics`] listing every problem found, or the one saying why the file could not be
 /// read.
 pub fn load(path: &FilePath) -> Result<Plan, Diagnostics> {
+    load_with(path, &PackagePaths::for_file(&path.display().to_string()))
+}
+
+/// Like [`load`], finding imported packages with `packages`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(path: &FilePath, packages: &PackagePaths) -> Result<Plan, Diagnostics> {
     let file_name = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|error| {
         Diagnostics::new(vec![Diagnostic {
@@ -68,7 +96,7 @@ pub fn load(path: &FilePath) -> Result<Plan, Diagnostics> {
             expected: None,
         }])
     })?;
-    let (_, mut plan) = parse(&source, &file_name)?;
+    let (_, mut plan) = parse_with(&source, &file_name, packages)?;
     if let Some(dir) = path.parent() {
         plan.resolve_component_paths(dir);
     }
@@ -81,7 +109,7 @@ impl Plan {
     /// # Errors
     /// [`Diagnostics`] listing every problem found.
     pub fn new(dataflow: &Dataflow) -> Result<Plan, Diagnostics> {
-        let (plan, findings) = validate(dataflow, &[]);
+        let (plan, findings) = validate(dataflow, &[], &Packages::default());
         match plan {
             Some(plan) if findings.is_empty() => Ok(plan),
             _ => Err(diagnostics(findings, "", None)),
@@ -113,6 +141,8 @@ fn salvage(tree: &Node, recovery: &mut Recovery) -> Option<Dataflow> {
     Some(Dataflow {
         api_version: api_version.unwrap_or_default(),
         meta: meta.unwrap_or_else(|| Meta { name: String::new(), version: None, namespace: None }),
+        imports: section(tree, recovery, "imports").unwrap_or_default(),
+        dev: section(tree, recovery, "dev").unwrap_or_default(),
         config: section(tree, recovery, "config").unwrap_or_default(),
         types: section(tree, recovery, "types").unwrap_or_default(),
         topics: section(tree, recovery, "topics").unwrap_or_default(),

@@ -80,9 +80,14 @@ fn bad_indentation_is_a_yaml_syntax_error_on_its_line() {
 
 #[test]
 fn an_unknown_top_level_field_is_named_with_the_valid_ones() {
-    let problem = one(&format!("{BASE}imports: []\n"), 24, "unknown field `imports`");
-    assert_eq!((problem.column, problem.field_path.as_str()), (1, "imports"));
-    assert!(problem.message.contains("`apiVersion`, `meta`, `config`, `types`, `topics` or `services`"));
+    let problem = one(&format!("{BASE}exports: []\n"), 24, "unknown field `exports`");
+    assert_eq!((problem.column, problem.field_path.as_str()), (1, "exports"));
+    assert!(
+        problem
+            .message
+            .contains("`apiVersion`, `meta`, `imports`, `dev`, `config`, `types`, `topics` or `services`"),
+        "{problem}"
+    );
     assert!(problem.expected.is_some());
 }
 
@@ -250,7 +255,7 @@ fn services_need_sources_and_somewhere_to_send_output() {
 
 #[test]
 fn steps_need_exactly_one_logic_that_this_build_runs() {
-    one(&with(20, "        uses: hot"), 20, "`uses:` (functions from imported packages) is not available");
+    one(&with(20, "        uses: hot"), 20, "function `hot` is not imported");
     one(&with(20, "        component: \"  \""), 20, "the component path is empty");
     one(
         &with(20, "        cel: value.temp > 30.0\n        uses: hot"),

@@ -43,6 +43,9 @@ fn not_runnable(logic: &Logic) -> String {
         Logic::Wasm(WasmSource::Inline(_)) => {
             "inline code is not built; run `eddy build` on the dataflow file".to_owned()
         }
+        Logic::Wasm(WasmSource::Uses(name)) => {
+            format!("package function `{name}` is not built; run `eddy build` on the dataflow file")
+        }
         _ => "this logic cannot run in this build".to_owned(),
     }
 }
@@ -158,6 +161,103 @@ pub(crate) fn run_chain<'a>(
     emit(flow);
 }
 
+/// What became of one record run through a chain with others ([`run_chain_batch`]).
+#[derive(Debug, Default)]
+pub(crate) struct ChainOutcome<'a> {
+    /// What failed, with the failing step, in the order [`run_chain`] reports it.
+    pub(crate) failed: Vec<(&'a OperatorPlan, Flow, String)>,
+    /// What came out of the last step, in order.
+    pub(crate) out: Vec<Flow>,
+}
+
+/// Runs `ops` on `flows` step by step: each WebAssembly component step is called once for
+/// every record still going (through its batch export, see [`Instances::call_batch`]), other
+/// steps record by record. The outcome of each record, in the order of `flows`, is exactly
+/// what [`run_chain`] gives for it alone. `key_of` is the key as bound in expressions.
+pub(crate) fn run_chain_batch<'a>(
+    wasm: &mut Instances,
+    ops: &'a [OperatorPlan],
+    flows: Vec<Flow>,
+    key_of: &dyn Fn(&Flow) -> Value,
+) -> Vec<ChainOutcome<'a>> {
+    let mut outcomes: Vec<ChainOutcome<'a>> = flows.iter().map(|_| ChainOutcome::default()).collect();
+    // (record, where it sits among the records a flat-map made of it, the flow). The
+    // places order the failures of one record as run_chain's depth-first walk finds them.
+    let mut items: Vec<(usize, Vec<usize>, Flow)> =
+        flows.into_iter().enumerate().map(|(index, flow)| (index, Vec::new(), flow)).collect();
+    let mut failures: Vec<(usize, Vec<usize>, &'a OperatorPlan, Flow, String)> = Vec::new();
+    for op in ops {
+        if items.is_empty() {
+            break;
+        }
+        let kind = step_kind(op.kind);
+        let results = match &op.logic {
+            Logic::Wasm(WasmSource::Component(path)) if items.len() > 1 => {
+                let flows: Vec<&Flow> = items.iter().map(|(_, _, flow)| flow).collect();
+                wasm.call_batch(path, kind, &flows)
+            }
+            logic => {
+                items.iter().map(|(_, _, flow)| call(logic, kind, wasm, flow, &key_of(flow), None)).collect()
+            }
+        };
+        let mut next = Vec::with_capacity(items.len());
+        for ((index, place, mut flow), result) in items.into_iter().zip(results) {
+            let mut fail =
+                |flow: Flow, reason: String| failures.push((index, place.clone(), op, flow, reason));
+            let result = match result {
+                Ok(result) => result,
+                Err(reason) => {
+                    fail(flow, reason);
+                    continue;
+                }
+            };
+            match op.kind {
+                OperatorKind::Filter => match result {
+                    Value::Bool(true) => next.push((index, place, flow)),
+                    Value::Bool(false) => {}
+                    other => fail(flow, format!("filter returned {other}, expected a boolean")),
+                },
+                OperatorKind::Map => {
+                    flow.value = result;
+                    next.push((index, place, flow));
+                }
+                OperatorKind::FilterMap => match result {
+                    Value::Null => {}
+                    value => {
+                        flow.value = value;
+                        next.push((index, place, flow));
+                    }
+                },
+                OperatorKind::FlatMap => match result {
+                    Value::Array(values) => {
+                        for (position, value) in values.into_iter().enumerate() {
+                            let mut at = place.clone();
+                            at.push(position);
+                            let item = Flow {
+                                key: flow.key.clone(),
+                                value,
+                                timestamp: flow.timestamp,
+                                origin: flow.origin,
+                            };
+                            next.push((index, at, item));
+                        }
+                    }
+                    other => fail(flow, format!("flat-map returned {other}, expected a list")),
+                },
+            }
+        }
+        items = next;
+    }
+    failures.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (index, _, op, flow, reason) in failures {
+        outcomes[index].failed.push((op, flow, reason));
+    }
+    for (index, _, flow) in items {
+        outcomes[index].out.push(flow);
+    }
+    outcomes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +290,38 @@ mod tests {
         let (out, failed) = run(&ops, json!({"items": [1, 2, 3]}));
         assert_eq!(out, vec![json!({"n": 20, "at": 7}), json!({"n": 30, "at": 7})]);
         assert!(failed.is_empty());
+    }
+
+    #[test]
+    fn a_batch_gives_each_record_what_it_gets_alone() {
+        let ops = [
+            op(OperatorKind::FlatMap, "value.items"),
+            op(OperatorKind::Filter, "value > 1"),
+            op(OperatorKind::FlatMap, "[value, value * 10]"),
+            op(OperatorKind::Map, "100 / (value - 2)"),
+        ];
+        let values =
+            [json!({"items": [1, "x", 3, 2, "y"]}), json!(3), json!({"items": []}), json!({"items": [5, 2]})];
+        let flow = |value: &Value| Flow {
+            key: None,
+            value: value.clone(),
+            timestamp: 7,
+            origin: Origin { source: 0, partition: 0, offset: 0 },
+        };
+        let mut wasm = Instances::new(std::sync::Arc::default());
+        let outcomes = run_chain_batch(&mut wasm, &ops, values.iter().map(flow).collect(), &|_| Value::Null);
+        assert_eq!(outcomes.len(), values.len());
+        let mut failures = 0;
+        for (value, outcome) in values.iter().zip(outcomes) {
+            let (out, failed) = run(&ops, value.clone());
+            let batch_out: Vec<Value> = outcome.out.into_iter().map(|f| f.value).collect();
+            let batch_failed: Vec<String> =
+                outcome.failed.iter().map(|(op, _, reason)| format!("{}: {reason}", op.origin)).collect();
+            assert_eq!(batch_out, out, "{value}");
+            assert_eq!(batch_failed, failed, "{value}");
+            failures += failed.len();
+        }
+        assert!(failures >= 3, "the case exercises failures at several depths");
     }
 
     #[test]

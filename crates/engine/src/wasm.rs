@@ -83,7 +83,7 @@ impl Components {
         }
         if let Some(origin) = inline.first() {
             return Err(Error::Wasm(format!(
-                "{origin}: inline code is not built; run `eddy build` on the dataflow file first"
+                "{origin}: inline code or a package function is not built; run `eddy build` on the dataflow file first"
             )));
         }
         let mut components = Components::default();
@@ -150,33 +150,51 @@ impl Instances {
         flow: &Flow,
         state: Option<(&str, &Value)>,
     ) -> std::result::Result<Value, String> {
-        let value = serde_json::to_vec(&flow.value).map_err(|e| format!("cannot encode the value: {e}"))?;
-        let mut record = eddy_wasm::Record::new(value, flow.timestamp);
-        if let Some(key) = &flow.key {
-            record = record.with_key(key.to_vec());
-        }
+        let record = record(flow)?;
         let pool = self.pool(path, kind)?;
         if let Some((name, value)) = state {
             pool.state().hold(name, flow.key.as_deref().unwrap_or_default(), value.clone());
         }
         let output = pool.call(record).map_err(|e| call_error(&e))?;
         match output {
-            Output::Keep(keep) => Ok(Value::Bool(keep)),
-            Output::Value(bytes) => parse_json(&bytes, kind),
-            Output::MaybeValue(None) => Ok(Value::Null),
-            Output::MaybeValue(Some(bytes)) => parse_json(&bytes, kind),
-            Output::Values(values) => values
-                .iter()
-                .map(|bytes| parse_json(bytes, kind))
-                .collect::<std::result::Result<_, _>>()
-                .map(Value::Array),
-            Output::Key(bytes) => String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| "assign-key returned a key that is not UTF-8".to_owned()),
-            Output::Timestamp(time) => Ok(Value::from(time)),
             Output::Updated => Ok(pool.state().release()),
-            other => Err(format!("{} returned an unexpected result: {other:?}", kind.name())),
+            other => output_value(other, kind),
         }
+    }
+
+    /// Runs the stateless component at `path` as `kind` on `flows`, in one call of its batch
+    /// export when it has one: one result per flow, in order, each as [`Instances::call`]
+    /// gives it. A failure of the whole call (a trap, fuel or memory running out, a wrong
+    /// number of results) is not charged to every record: the records are run again one by
+    /// one, so only the one that caused it fails.
+    pub(crate) fn call_batch(
+        &mut self,
+        path: &str,
+        kind: OperatorKind,
+        flows: &[&Flow],
+    ) -> Vec<std::result::Result<Value, String>> {
+        let one_by_one = |instances: &mut Instances| -> Vec<std::result::Result<Value, String>> {
+            flows.iter().map(|flow| instances.call(path, kind, flow, None)).collect()
+        };
+        let batched = flows.len() > 1 && self.pool(path, kind).is_ok_and(|pool| pool.operator().has_batch());
+        if !batched {
+            return one_by_one(self);
+        }
+        let records: Option<Vec<eddy_wasm::Record>> = flows.iter().map(|flow| record(flow).ok()).collect();
+        let (Some(records), Ok(pool)) = (records, self.pool(path, kind)) else {
+            return one_by_one(self);
+        };
+        let results = pool.call_batch(records);
+        if results
+            .iter()
+            .any(|result| matches!(result, Err(error) if !matches!(error, CallError::Returned(_))))
+        {
+            return one_by_one(self);
+        }
+        results
+            .into_iter()
+            .map(|result| result.map_err(|e| call_error(&e)).and_then(|output| output_value(output, kind)))
+            .collect()
     }
 
     /// Runs the flush component at `path` for the window `[start, end)` whose keys and states
@@ -199,6 +217,36 @@ impl Instances {
             .collect::<std::result::Result<_, _>>()
             .map(Value::Array)
     }
+}
+
+/// What a component's output is as a JSON value (for every output but `update-state`'s).
+fn output_value(output: Output, kind: OperatorKind) -> std::result::Result<Value, String> {
+    match output {
+        Output::Keep(keep) => Ok(Value::Bool(keep)),
+        Output::Value(bytes) => parse_json(&bytes, kind),
+        Output::MaybeValue(None) => Ok(Value::Null),
+        Output::MaybeValue(Some(bytes)) => parse_json(&bytes, kind),
+        Output::Values(values) => values
+            .iter()
+            .map(|bytes| parse_json(bytes, kind))
+            .collect::<std::result::Result<_, _>>()
+            .map(Value::Array),
+        Output::Key(bytes) => String::from_utf8(bytes)
+            .map(Value::String)
+            .map_err(|_| "assign-key returned a key that is not UTF-8".to_owned()),
+        Output::Timestamp(time) => Ok(Value::from(time)),
+        other => Err(format!("{} returned an unexpected result: {other:?}", kind.name())),
+    }
+}
+
+/// The record a component is called with.
+fn record(flow: &Flow) -> std::result::Result<eddy_wasm::Record, String> {
+    let value = serde_json::to_vec(&flow.value).map_err(|e| format!("cannot encode the value: {e}"))?;
+    let mut record = eddy_wasm::Record::new(value, flow.timestamp);
+    if let Some(key) = &flow.key {
+        record = record.with_key(key.to_vec());
+    }
+    Ok(record)
 }
 
 fn call_error(error: &CallError) -> String {

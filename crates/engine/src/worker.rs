@@ -45,7 +45,9 @@ use crate::committer::ToCommitter;
 use crate::flow::{self, Flow, Origin};
 use crate::generator::GeneratorPartition;
 use crate::join::{self, Side};
-use crate::operators::{call, call_emit, call_flush, call_merge, call_state_emit, run_chain};
+use crate::operators::{
+    call, call_emit, call_flush, call_merge, call_state_emit, run_chain, run_chain_batch,
+};
 use crate::shared::Shared;
 use crate::topology::{Input, Service, Topology};
 use crate::wasm::{Components, Instances};
@@ -60,6 +62,8 @@ const OUTBOUND_BATCH: usize = 512;
 /// Bytes read from one source partition per poll: small enough that a worker notices an
 /// epoch request within a few milliseconds, so that no worker waits long for the others.
 const READ_BYTES: usize = 32 << 10;
+/// The most records of a source run through a chain with a WebAssembly step together.
+const MAX_RUN: usize = 256;
 
 /// What travels between workers.
 #[derive(Debug)]
@@ -385,6 +389,11 @@ impl Worker {
             if !batches.is_empty() {
                 self.sources[index].last_read = Instant::now();
             }
+            let chain = &topology.services[service as usize].sources[source as usize].chain;
+            // A chain with a WebAssembly step takes the records of a log batch together, so
+            // the component is called once per run of records (see `run_chain_batch`).
+            let together = chain.iter().any(|op| matches!(op.logic, Logic::Wasm(_)));
+            let mut run: Vec<Flow> = Vec::new();
             for batch in &batches {
                 for record in batch.records() {
                     if record.offset < position {
@@ -398,9 +407,18 @@ impl Worker {
                     match flow::decode(record.value, *converter, value_type) {
                         Ok(value) => {
                             let flow = Flow { key, value, timestamp: record.timestamp, origin };
-                            self.chain(&topology, service, &src.chain, flow, Stage::Route)?;
+                            if together {
+                                run.push(flow);
+                                if run.len() >= MAX_RUN {
+                                    self.chain_run(&topology, service, chain, std::mem::take(&mut run))?;
+                                }
+                            } else {
+                                self.chain(&topology, service, &src.chain, flow, Stage::Route)?;
+                            }
                         }
                         Err(reason) => {
+                            // What was read before this record is done first, in order.
+                            self.chain_run(&topology, service, chain, std::mem::take(&mut run))?;
                             let value = flow::raw_value(record.value);
                             self.dead_letter(
                                 &topology,
@@ -412,6 +430,7 @@ impl Worker {
                         }
                     }
                 }
+                self.chain_run(&topology, service, chain, std::mem::take(&mut run))?;
                 position = batch.next_offset();
             }
             progress |= position > next;
@@ -476,6 +495,32 @@ impl Worker {
         }
         for f in out {
             self.stage(topology, service, f, then)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a source's stateless chain on a run of its records together, then routes what
+    /// comes out; each record's outcome and the order are those of [`Worker::chain`] record
+    /// by record.
+    fn chain_run(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        ops: &[OperatorPlan],
+        run: Vec<Flow>,
+    ) -> Result<()> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let s = &topology.services[service as usize];
+        let key_of = |flow: &Flow| if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
+        for outcome in run_chain_batch(&mut self.wasm, ops, run, &key_of) {
+            for (op, f, reason) in outcome.failed {
+                self.dead_letter(topology, s, &op.origin, &reason, f);
+            }
+            for f in outcome.out {
+                self.stage(topology, service, f, Stage::Route)?;
+            }
         }
         Ok(())
     }

@@ -259,3 +259,76 @@ fn a_component_that_does_not_fit_its_step_stops_the_start() {
     let error = start(dir.path(), &missing, 1).unwrap_err().to_string();
     assert!(error.starts_with("services.big-ones.transforms[0]: component /nowhere/f.wasm"), "{error}");
 }
+
+/// Every record of `topic` in log order (for a topic of one partition).
+fn read_in_order(dir: &Path, topic: &str) -> Vec<Value> {
+    let log = Log::open(dir.join("log"), LogOptions::default()).unwrap();
+    let topic = log.topic(topic).unwrap();
+    let partition = topic.partition(0).unwrap();
+    let mut out = Vec::new();
+    for batch in partition.read(0, usize::MAX).unwrap() {
+        for r in batch.records() {
+            out.push(serde_json::from_slice(r.value).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_batch_export_takes_the_records_of_a_log_batch_in_one_call_and_a_failure_stays_with_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataflow = format!(
+        r#"
+apiVersion: 0.5.0
+meta: {{name: batches}}
+config: {{converter: json, consumer: {{default_starting_offset: {{position: Beginning}}}}}}
+types:
+  probed: {{type: object, properties: {{value: {{type: string}}, batch: {{type: u64}}}}}}
+topics:
+  words: {{name: words, partitions: 1, schema: {{value: {{type: string}}}}}}
+  probed: {{name: probed, partitions: 1, schema: {{value: {{type: probed}}}}}}
+services:
+  probe:
+    sources: [{{type: topic, id: words}}]
+    transforms:
+      - {{operator: filter, cel: "value != 'skip'"}}
+      - {{operator: map, component: {probe}}}
+    sinks: [{{type: topic, id: probed}}]
+"#,
+        probe = eddy_test_guests::component("batch-probe").display(),
+    );
+    start(dir.path(), &dataflow, 1).unwrap();
+    {
+        let log = Log::open(dir.path().join("log"), LogOptions::default()).unwrap();
+        let partition = log.topic("words").unwrap().partition(0).unwrap();
+        // Each append is one batch of the log.
+        for words in [&["a", "b", "err", "skip", "c"][..], &["d", "trap", "e"], &["f"]] {
+            let records: Vec<Record> = words
+                .iter()
+                .map(|w| Record::new(None::<Vec<u8>>, format!("\"{w}\"").into_bytes(), 0))
+                .collect();
+            partition.append(records.iter().map(Record::as_ref)).unwrap();
+        }
+        partition.commit().unwrap();
+    }
+    let summary = start(dir.path(), &dataflow, 1).unwrap();
+    assert_eq!(summary.dead_letters, 2);
+    let probed: Vec<(String, u64)> = read_in_order(dir.path(), "probed")
+        .iter()
+        .map(|p| (p["value"].as_str().unwrap().to_owned(), p["batch"].as_u64().unwrap()))
+        .collect();
+    let expected: Vec<(String, u64)> = [("a", 4), ("b", 4), ("c", 4), ("d", 1), ("e", 1), ("f", 1)]
+        .iter()
+        .map(|(w, n)| (w.to_string(), *n))
+        .collect();
+    // The first log batch is one call (the filtered record is not in it, the refused one
+    // is); the second traps, so its records are run again one by one; the third is one record.
+    assert_eq!(probed, expected);
+    let dead: Vec<(String, String)> = read_in_order(dir.path(), "batches.dead-letter")
+        .iter()
+        .map(|d| (d["value"].to_string(), d["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert!(dead[0].0.contains("err") && dead[0].1.contains("refused on purpose"), "{dead:?}");
+    assert!(dead[1].0.contains("trap") && dead[1].1.contains("trapped"), "{dead:?}");
+}

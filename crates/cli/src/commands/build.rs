@@ -1,6 +1,8 @@
-//! `eddy build <dataflow.yaml>`: compiles the dataflow's inline Rust functions (`run:`) into
-//! WebAssembly components in `<data-dir>/build/<dataflow>/`, or says they are up to date.
-//! `eddy run` does the same before it starts, when the file has `run:` steps.
+//! `eddy build <dataflow.yaml>`: compiles the dataflow's inline Rust functions (`run:`) and
+//! the package functions its steps use (`uses:`, packages found through `dev.imports` or in
+//! `<data-dir>/packages/<namespace>/<name>/<version>/`) into WebAssembly components in
+//! `<data-dir>/build/<dataflow>/`, or says they are up to date. `eddy run` does the same
+//! before it starts, when the file has `run:` or `uses:` steps.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,7 +22,7 @@ pub(crate) fn run(data_dir: &Path, args: &BuildArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let built = build(data_dir, &args.file)?;
     if built.components.is_empty() {
-        println!("{} has no `run:` steps; nothing to build", args.file.display());
+        println!("{} has no `run:` or `uses:` steps; nothing to build", args.file.display());
         return Ok(());
     }
     let count = built.components.len();
@@ -46,6 +48,7 @@ pub(crate) fn run(data_dir: &Path, args: &BuildArgs) -> anyhow::Result<()> {
 /// dataflow file.
 pub(crate) fn build(data_dir: &Path, file: &Path) -> anyhow::Result<Built> {
     let mut options = Options::new(data_dir.join("build"));
+    options.package_search.push(data_dir.join("packages"));
     // As cargo does: a shared target directory keeps compiled dependencies between dataflows.
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         options.target_dir = Some(PathBuf::from(dir).join("eddy-build"));

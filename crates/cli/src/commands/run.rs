@@ -42,7 +42,9 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     if eddy_functions::is_module_text(&text) {
         return run_module(data_dir, args, &text);
     }
-    let mut plan = match eddy_dataflow::load(&args.file) {
+    let packages = eddy_dataflow::PackagePaths::for_file(&args.file.display().to_string())
+        .with_search(data_dir.join("packages"));
+    let mut plan = match eddy_dataflow::load_with(&args.file, &packages) {
         Ok(plan) => plan,
         Err(diagnostics) => {
             for diagnostic in diagnostics.iter() {
@@ -56,7 +58,7 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
             );
         }
     };
-    if let Some(built) = build_stale(data_dir, &args.file, &text)? {
+    if let Some(built) = build_stale(data_dir, &args.file, &mut plan)? {
         use_built_components(&mut plan, &built);
     }
     let log = Log::open(data_dir.join("log"), LogOptions::default())
@@ -107,10 +109,19 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the file's `run:` functions when they are stale (`eddy build`); a file without
-/// `run:` steps is not touched.
-fn build_stale(data_dir: &Path, file: &Path, source: &str) -> anyhow::Result<Option<eddy_build::Built>> {
-    if !eddy_build::has_inline_code(source) {
+/// Builds the file's `run:` functions and the package functions its `uses:` steps run when
+/// they are stale (`eddy build`); a plan without either is not touched.
+fn build_stale(
+    data_dir: &Path,
+    file: &Path,
+    plan: &mut eddy_dataflow::Plan,
+) -> anyhow::Result<Option<eddy_build::Built>> {
+    let mut to_build = false;
+    plan.for_each_wasm(|_, source| {
+        to_build |=
+            matches!(source, eddy_dataflow::WasmSource::Inline(_) | eddy_dataflow::WasmSource::Uses(_));
+    });
+    if !to_build {
         return Ok(None);
     }
     let built = super::build::build(data_dir, file)?;
@@ -120,10 +131,10 @@ fn build_stale(data_dir: &Path, file: &Path, source: &str) -> anyhow::Result<Opt
     Ok(Some(built))
 }
 
-/// Points every inline step of `plan` at the component `eddy build` made of it.
+/// Points every inline and `uses:` step of `plan` at the component `eddy build` made of it.
 fn use_built_components(plan: &mut eddy_dataflow::Plan, built: &eddy_build::Built) {
     plan.for_each_wasm(|origin, source| {
-        if let eddy_dataflow::WasmSource::Inline(_) = source
+        if let eddy_dataflow::WasmSource::Inline(_) | eddy_dataflow::WasmSource::Uses(_) = source
             && let Some(component) = built.component(origin)
         {
             *source = eddy_dataflow::WasmSource::Component(component.path.display().to_string());

@@ -22,6 +22,7 @@
 //! what to run is the [`crate::Plan`].
 
 mod aggregate;
+mod imports;
 mod join;
 mod service;
 mod settings;
@@ -35,6 +36,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use aggregate::Aggregate;
+pub use imports::{Dev, DevImport, Import, ImportedName, PackageId};
 pub use join::{Join, JoinSide, Keep};
 pub use service::{
     Endpoint, EndpointKind, Partition, Service, StateDef, StateKind, StateProperties, StateValue,
@@ -54,6 +56,12 @@ pub struct Dataflow {
     pub api_version: String,
     /// Name, version and namespace of the dataflow.
     pub meta: Meta,
+    /// Packages whose functions steps use (`uses:`). Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Import>,
+    /// Development settings: local package directories. Default: none.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub dev: Dev,
     /// Defaults for the whole dataflow. Default: see [`Config`].
     #[serde(default)]
     pub config: Config,
@@ -66,4 +74,8 @@ pub struct Dataflow {
     /// Services by name. Default: none (which validation rejects).
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }

@@ -9,7 +9,8 @@
 //! | `uses` | a function from an imported package (as in SDF) |
 //! | `component` | the path of a prebuilt WebAssembly component |
 //!
-//! This build runs `cel` only; validation says so for the others.
+//! `run` and `uses` are compiled to components by `eddy build` (`eddy-build`); `uses` must name
+//! a function of an `imports` entry ([`crate::package`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -12,7 +12,8 @@
 //!   generator as a source only, its settings in range), no service writing a
 //!   topic it reads, states, operators in their place, exactly one logic per step, CEL that
 //!   compiles and reads only the variables it is given; a `join`'s sides and `emit`
-//!   ([`join`]);
+//!   ([`join`]); `uses:` names an imported package function of the step's operator whose
+//!   types fit the topics around it ([`uses`]);
 //! - the graph ([`graph`]): services ordered so that writers come before readers; a cycle
 //!   through topics is an error.
 //!
@@ -27,6 +28,7 @@ mod settings;
 mod steps;
 mod topics;
 mod types;
+mod uses;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,7 @@ use crate::diagnostic::Finding;
 use eddy_types::TopicName;
 
 use crate::model::{Dataflow, Primitive, TypeDef};
+use crate::package::Packages;
 use crate::plan::{Plan, TopicPlan};
 use crate::suggest::closest;
 use crate::yaml::Path;
@@ -41,8 +44,13 @@ use crate::yaml::Path;
 /// Validates `dataflow`, skipping the parts under the `broken` paths.
 ///
 /// Returns the plan when nothing is wrong (and nothing was broken), and the findings.
-pub(crate) fn validate(dataflow: &Dataflow, broken: &[Path]) -> (Option<Plan>, Vec<Finding>) {
-    let mut validator = Validator { dataflow, broken, findings: Vec::new(), types: BTreeMap::new() };
+pub(crate) fn validate(
+    dataflow: &Dataflow,
+    broken: &[Path],
+    packages: &Packages,
+) -> (Option<Plan>, Vec<Finding>) {
+    let mut validator =
+        Validator { dataflow, broken, packages, findings: Vec::new(), types: BTreeMap::new() };
     let settings = validator.settings();
     validator.types();
     let topics = validator.topics(settings.as_ref().map(|settings| &settings.dead_letter_topic));
@@ -70,6 +78,8 @@ pub(crate) fn validate(dataflow: &Dataflow, broken: &[Path]) -> (Option<Plan>, V
 struct Validator<'a> {
     dataflow: &'a Dataflow,
     broken: &'a [Path],
+    /// The imported packages.
+    packages: &'a Packages,
     findings: Vec<Finding>,
     /// The declared types that resolved, by name.
     types: BTreeMap<String, TypeDef>,

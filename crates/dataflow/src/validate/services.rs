@@ -112,6 +112,7 @@ impl Validator<'_> {
         }
 
         let mut chain = self.chain(&service.transforms, &path.key("transforms"));
+        self.uses_types(service, path, topics);
         let states = self.states(service, path);
         let window = match &service.window {
             None => Some(None),

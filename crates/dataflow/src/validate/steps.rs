@@ -78,7 +78,11 @@ impl Validator<'_> {
                 None
             }
         };
-        let logic = self.logic(&step.codes(), &path, Scope::Record);
+        let codes = step.codes();
+        let logic = match (codes.as_slice(), kind) {
+            ([Code::Uses(name)], Some(_)) => self.uses(name, step.operator, &path),
+            _ => self.logic(&codes, &path, Scope::Record),
+        };
         Some(OperatorPlan { kind: kind?, logic: logic?, origin: path.to_string() })
     }
 
@@ -134,8 +138,8 @@ impl Validator<'_> {
                 self.report(
                     Finding::new(
                         path.key("uses"),
-                        "`uses:` (functions from imported packages) is not available in this build; \
-                         use `run:` inline Rust or `component:` a built component",
+                        "`uses:` (a function from an imported package) runs in `transforms` steps only; \
+                         here use `run:` inline Rust, `component:` or `cel:`",
                     )
                     .at_key(),
                 );
