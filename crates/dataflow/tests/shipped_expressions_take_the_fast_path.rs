@@ -20,7 +20,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         let path = entry.unwrap().path();
         if path.is_dir() {
             found.extend(files(&path));
-        } else if path.extension().is_some_and(|extension| extension == "yaml") {
+        } else if path.extension().is_some_and(|extension| extension == "yaml")
+            // A package file declares functions, not a dataflow.
+            && path.file_name().is_none_or(|name| name != "package.yaml")
+        {
             found.push(path);
         }
     }

@@ -47,7 +47,7 @@ services:
     sinks: [{type: topic, id: q8-out}]
 "#;
 
-const EVENTS: u64 = 4_000;
+const EVENTS: u64 = 20_000;
 const KEYS: u64 = 40;
 const PARTITIONS: u64 = 3;
 
