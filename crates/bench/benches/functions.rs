@@ -168,16 +168,7 @@ spec:
   urlPathTemplate: http://{address}/{{function.name}}
   maxNumBatchRequests: 1000
 ---
-kind: io.statefun.kafka.v1/ingress
-spec:
-  id: bench/hits
-  startupPosition:
-    type: earliest
-  topics:
-    - topic: hits
-      valueType: io.statefun.types/string
-      targets: [bench/counter]
-"
+{MODULE}"
     );
     Module::parse("module.yaml", &text).expect("module")
 }

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use eddy_statefun::proto::reqreply::to_function::Request;
 use eddy_statefun::proto::reqreply::{FromFunction, ToFunction};
 use eddy_statefun::{FunctionType, RemoteFunctions};
 
@@ -43,5 +44,31 @@ impl Functions for RemoteFunctions {
 
     fn serves(&self, function_type: &FunctionType) -> bool {
         self.endpoint_for(function_type).is_some()
+    }
+}
+
+/// The function type a request's batch targets, if it names a valid one.
+pub(crate) fn target_type(request: &ToFunction) -> Option<FunctionType> {
+    match &request.request {
+        Some(Request::Invocation(batch)) => {
+            batch.target.as_ref().and_then(|target| FunctionType::new(&target.namespace, &target.r#type).ok())
+        }
+        None => None,
+    }
+}
+
+/// A request no embedded function serves: to `remote` when there are remote functions,
+/// else a failure naming the type.
+pub(crate) fn invoke_remote(
+    remote: Option<&RemoteFunctions>,
+    function_type: Option<FunctionType>,
+    request: ToFunction,
+) -> Reply {
+    match remote {
+        Some(remote) => Functions::invoke(remote, request),
+        None => {
+            let name = function_type.map_or_else(|| "?".to_owned(), |t| t.to_string());
+            Box::pin(std::future::ready(Err(format!("no function for `{name}`").into())))
+        }
     }
 }

@@ -44,7 +44,7 @@ use eddy_statefun::proto::reqreply::{FromFunction, ToFunction};
 use eddy_statefun::state_spec::StateSpec;
 use eddy_statefun::{Address, FunctionType, RemoteFunctions, TypeName, TypedValue};
 
-use crate::functions::{Functions, InvokeError, Reply};
+use crate::functions::{Functions, InvokeError, Reply, invoke_remote, target_type};
 
 /// A stateful function in Rust.
 pub trait Function: Send + Sync + 'static {
@@ -223,25 +223,13 @@ impl NativeFunctions {
 
 impl Functions for NativeFunctions {
     fn invoke(&self, request: ToFunction) -> Reply {
-        let function_type = match &request.request {
-            Some(Request::Invocation(batch)) => batch
-                .target
-                .as_ref()
-                .and_then(|target| FunctionType::new(&target.namespace, &target.r#type).ok()),
-            None => None,
-        };
+        let function_type = target_type(&request);
         match function_type.as_ref().and_then(|function_type| self.functions.get(function_type)) {
             Some(function) => {
                 let reply = Self::run(function.as_ref(), request);
                 Box::pin(std::future::ready(reply))
             }
-            None => match &self.remote {
-                Some(remote) => Functions::invoke(remote, request),
-                None => {
-                    let name = function_type.map_or_else(|| "?".to_owned(), |t| t.to_string());
-                    Box::pin(std::future::ready(Err(format!("no function for `{name}`").into())))
-                }
-            },
+            None => invoke_remote(self.remote.as_ref(), function_type, request),
         }
     }
 

@@ -36,7 +36,7 @@ use eddy_statefun::value::typenames;
 use eddy_statefun::{Address, FunctionType, Module, RemoteFunctions, TypeName};
 use eddy_wasm::{DelayedChange, EgressValue, FunctionInstance, Host, StatefulFunction};
 
-use crate::functions::{Functions, InvokeError, Reply};
+use crate::functions::{Functions, InvokeError, Reply, invoke_remote, target_type};
 use crate::{Error, Result};
 
 /// Functions run as WebAssembly components, and remote functions for the other types.
@@ -308,22 +308,10 @@ fn to_proto_address(address: &eddy_wasm::Address) -> Result<reqreply::Address, S
 
 impl Functions for WasmFunctions {
     fn invoke(&self, request: ToFunction) -> Reply {
-        let function_type = match &request.request {
-            Some(Request::Invocation(batch)) => batch
-                .target
-                .as_ref()
-                .and_then(|target| FunctionType::new(&target.namespace, &target.r#type).ok()),
-            None => None,
-        };
+        let function_type = target_type(&request);
         match function_type.as_ref().and_then(|function_type| self.served_for(function_type)) {
             Some(served) => Box::pin(std::future::ready(served.run(request))),
-            None => match &self.remote {
-                Some(remote) => Functions::invoke(remote, request),
-                None => {
-                    let name = function_type.map_or_else(|| "?".to_owned(), |t| t.to_string());
-                    Box::pin(std::future::ready(Err(format!("no function for `{name}`").into())))
-                }
-            },
+            None => invoke_remote(self.remote.as_ref(), function_type, request),
         }
     }
 
