@@ -8,6 +8,7 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use eddy_bench as _;
 use eddy_dataflow::expr::{Bindings, Expr};
 use eddy_nexmark::{Config, Generator};
 use serde_json::{Value, json};

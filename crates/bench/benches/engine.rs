@@ -12,6 +12,7 @@
 
 #![allow(missing_docs)]
 
+use eddy_bench as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

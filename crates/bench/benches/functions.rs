@@ -19,6 +19,7 @@
 
 #![allow(missing_docs)]
 
+use eddy_bench as _;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;

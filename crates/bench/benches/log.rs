@@ -4,6 +4,7 @@
 
 #![allow(missing_docs)]
 
+use eddy_bench as _;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

@@ -6,6 +6,7 @@
 
 #![allow(missing_docs)]
 
+use eddy_bench as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -10,6 +10,7 @@
 
 #![allow(missing_docs)]
 
+use eddy_bench as _;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

@@ -40,7 +40,7 @@ pub(crate) enum BenchCommand {
 /// Arguments of `eddy bench nexmark`.
 #[derive(Debug, Args)]
 pub(crate) struct NexmarkArgs {
-    /// The query: q0, q1, q2, q3, q5, q7 or q8.
+    /// The query: q0, q1, q2, q3, q4, q5, q7 or q8.
     #[arg(long, value_parser = parse_query)]
     query: Query,
     /// How many events to generate.
