@@ -1,7 +1,7 @@
 //! `eddy invoke`: a message to a stateful function, queued in the data directory when no
 //! module runs (the next run delivers it) or sent through the running `eddy run module.yaml`.
 //! The Python SDK's `example/person` counts the visits and greets through the playground
-//! egress.
+//! egress; a running module refuses a message to a type it does not serve.
 
 #![allow(clippy::unwrap_used)]
 
@@ -74,6 +74,9 @@ fn invoke_queues_without_a_module_running_and_sends_through_one_that_runs() {
     let mut got = greetings(&eddy);
     got.sort();
     assert_eq!(got, ["Hello Ann, visit number 1", "Hello Bob, visit number 1", "Hello Bob, visit number 2"]);
+    // A type the running module does not serve is refused, not queued.
+    let error = eddy.fails(&["invoke", "other/person", "bob", "hi"]);
+    assert!(error.contains("no function of the running module serves `other/person`"), "{error}");
     run.kill().unwrap();
     run.wait().unwrap();
 

@@ -26,6 +26,7 @@
 //! sink records, and the in-flight set is empty by construction.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
@@ -143,6 +144,37 @@ struct Slot {
     dirty: bool,
 }
 
+/// One service's keyed state in memory: every record of a keyed service looks its key up
+/// here, so the hash is foldhash (seeded per map) rather than SipHash.
+type StateCache = HashMap<Bytes, Slot, foldhash::fast::RandomState>;
+
+/// The cached state of `key` in `state`, loaded from the store on first use (`initial` when
+/// the store has none).
+fn cached_slot<'c>(
+    cache: &'c mut StateCache,
+    store: &StateStore,
+    service: &Service,
+    state: &str,
+    key: &Bytes,
+    initial: impl FnOnce() -> Value,
+) -> Result<&'c mut Slot> {
+    match cache.entry(key.clone()) {
+        Entry::Occupied(slot) => Ok(slot.into_mut()),
+        Entry::Vacant(vacant) => {
+            let value = match store.get(&service.name, state, key)? {
+                Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Internal(format!(
+                        "stored state `{state}` of service '{}' is not JSON: {e}",
+                        service.name
+                    ))
+                })?,
+                None => initial(),
+            };
+            Ok(vacant.insert(Slot { value, dirty: false }))
+        }
+    }
+}
+
 /// Sink records of an epoch, by topic index then partition.
 pub(crate) type SinkBuffers = Vec<Vec<Vec<Record>>>;
 
@@ -178,7 +210,7 @@ pub(crate) struct Worker {
     pub(crate) peers: Vec<SyncSender<Message>>,
     pub(crate) to_committer: SyncSender<ToCommitter>,
     outbound: Vec<Vec<(To, Flow)>>,
-    cache: Vec<HashMap<Bytes, Slot>>,
+    cache: Vec<StateCache>,
     dirty: Vec<Vec<Bytes>>,
     /// Per service: its windows, for windowed services.
     windows: Vec<Option<Windows>>,
@@ -230,7 +262,7 @@ impl Worker {
             peers,
             to_committer,
             outbound: (0..workers).map(|_| Vec::new()).collect(),
-            cache: (0..services).map(|_| HashMap::new()).collect(),
+            cache: (0..services).map(|_| StateCache::default()).collect(),
             dirty: (0..services).map(|_| Vec::new()).collect(),
             windows,
             current_source: 0,
@@ -681,19 +713,14 @@ impl Worker {
         if s.window.is_some() {
             return self.join_row_in_windows(topology, service, side, keep, key, flow);
         }
-        let cache = &mut self.cache[service as usize];
-        if !cache.contains_key(&key) {
-            let value = match self.store.get(&s.name, JoinPlan::STATE, &key)? {
-                Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::Internal(format!("stored join state of service '{}' is not JSON: {e}", s.name))
-                })?,
-                None => join::empty(),
-            };
-            cache.insert(key.clone(), Slot { value, dirty: false });
-        }
-        let Some(slot) = cache.get_mut(&key) else {
-            return Err(Error::Internal("state slot vanished".into()));
-        };
+        let slot = cached_slot(
+            &mut self.cache[service as usize],
+            &self.store,
+            s,
+            JoinPlan::STATE,
+            &key,
+            join::empty,
+        )?;
         let (timestamp, origin) = (flow.timestamp, flow.origin);
         // The other side keeps its first row and has it: no later row of that side can pair
         // with this one, so it pairs now and is not stored (a bid after its auction).
@@ -814,19 +841,10 @@ impl Worker {
             let Some(key) = flow.key.clone() else {
                 return Err(Error::Internal("a keyed record without a key".into()));
             };
-            let cache = &mut self.cache[service as usize];
-            if !cache.contains_key(&key) {
-                let value = match self.store.get(&s.name, &update.state, &key)? {
-                    Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                        Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
-                    })?,
-                    None => update.initial.clone(),
-                };
-                cache.insert(key.clone(), Slot { value, dirty: false });
-            }
-            let Some(slot) = cache.get_mut(&key) else {
-                return Err(Error::Internal("state slot vanished".into()));
-            };
+            let slot =
+                cached_slot(&mut self.cache[service as usize], &self.store, s, &update.state, &key, || {
+                    update.initial.clone()
+                })?;
             let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
             let new = match update.apply(&mut self.wasm, &flow, &key_value, &slot.value) {
                 Ok(new) => new,

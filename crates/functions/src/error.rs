@@ -76,6 +76,12 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A message for a function type no function of the running module serves.
+    #[error("no function of the running module serves `{function_type}`")]
+    Unserved {
+        /// The type asked for.
+        function_type: eddy_statefun::FunctionType,
+    },
     /// A bug: something that cannot happen did.
     #[error("internal error: {0}")]
     Internal(String),

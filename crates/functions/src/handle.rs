@@ -2,24 +2,34 @@
 //! function state.
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
 use eddy_log::Log;
 use eddy_state::StateStore;
 use eddy_types::{Offset, PartitionId, Record};
 
 use crate::committer::ToCommitter;
+use crate::functions::Functions;
+use crate::playground::{INVOCATIONS_TOPIC, TARGET_HEADER};
 use crate::runtime::Shutdown;
 use crate::{Error, Result};
 
 /// A cheap, cloneable handle to a running module.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Handle {
     log: Arc<Log>,
     store: Arc<StateStore>,
     shutdown: Arc<Shutdown>,
     committer: mpsc::Sender<ToCommitter>,
+    /// The module's functions, once the runtime has made them: what invocations may target.
+    functions: Arc<OnceLock<Arc<dyn Functions>>>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").field("log", &self.log).field("store", &self.store).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for ToCommitter {
@@ -42,8 +52,9 @@ impl Handle {
         store: Arc<StateStore>,
         shutdown: Arc<Shutdown>,
         committer: mpsc::Sender<ToCommitter>,
+        functions: Arc<OnceLock<Arc<dyn Functions>>>,
     ) -> Self {
-        Self { log, store, shutdown, committer }
+        Self { log, store, shutdown, committer, functions }
     }
 
     /// Asks the module to commit its last epoch and stop. Batches in flight are committed as
@@ -61,13 +72,28 @@ impl Handle {
     /// while the module runs) and returns their offsets once durable and visible.
     ///
     /// # Errors
-    /// An unknown topic or partition, a failed write, or a module that stopped.
+    /// An unknown topic or partition, a failed write, or a module that stopped;
+    /// [`Error::Unserved`] for an invocation (a record of [`INVOCATIONS_TOPIC`]) whose target
+    /// type no function of the module serves: nothing is written.
     pub fn produce(
         &self,
         topic: &str,
         partition: PartitionId,
         records: Vec<Record>,
     ) -> Result<Range<Offset>> {
+        if topic == INVOCATIONS_TOPIC
+            && let Some(functions) = self.functions.get()
+        {
+            let targets = records.iter().filter_map(|record| {
+                let target = record.headers.iter().find(|header| header.name == TARGET_HEADER)?;
+                std::str::from_utf8(&target.value).ok()?.parse::<eddy_statefun::FunctionType>().ok()
+            });
+            for function_type in targets {
+                if !functions.serves(&function_type) {
+                    return Err(Error::Unserved { function_type });
+                }
+            }
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         self.committer
             .send(ToCommitter::Produce { topic: topic.to_owned(), partition, records, reply })

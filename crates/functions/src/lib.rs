@@ -59,7 +59,7 @@ pub mod wasm;
 pub use error::{Error, Result};
 pub use functions::{Functions, InvokeError, Reply};
 pub use handle::Handle;
-pub use runtime::{Options, RunSummary, Running, start, start_with};
+pub use runtime::{DEAD_LETTER_TOPIC, Options, RunSummary, Running, start, start_with};
 
 /// Whether `text` looks like a Statefun module file: a YAML document with a `kind` from the
 /// `io.statefun` family or Eddy's `io.eddy.endpoints` (as opposed to a dataflow file).

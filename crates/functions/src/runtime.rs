@@ -49,11 +49,16 @@ use crate::ingress::{self, IngressPartition};
 use crate::playground::Replies;
 use crate::restore::{self, Restored};
 use crate::storage::{
-    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value,
+    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, decode_value, encode_value,
     encode_value_expiring, stored_expiry, timer_key,
 };
 use crate::timers::Timers;
 use crate::{Error, Result};
+
+/// Where messages go that no function of the module serves: JSON `{"target", "caller",
+/// "reason", "message"}` (the message as stored state is, `{"typename", "value"|"text"|"hex"}`),
+/// keyed by the target's id.
+pub const DEAD_LETTER_TOPIC: &str = "statefun.dead-letter";
 
 /// How ingress partitions are polled when they have nothing new.
 const IDLE_POLL: Duration = Duration::from_millis(5);
@@ -109,6 +114,8 @@ pub struct RunSummary {
     pub messages: u64,
     /// Records written to egress topics.
     pub egress_records: u64,
+    /// Messages to function types no function serves, written to [`DEAD_LETTER_TOPIC`].
+    pub dead_letters: u64,
     /// Delayed messages pending when the run stopped.
     pub delayed_pending: u64,
     /// Wall time of the run.
@@ -210,8 +217,14 @@ pub fn start_with(
         .spawn(move || committer.run())
         .map_err(Error::Start)?;
     let shutdown = Arc::new(Shutdown::default());
-    let handle =
-        Handle::new(Arc::clone(&log), Arc::clone(&store), Arc::clone(&shutdown), to_committer.clone());
+    let made = Arc::new(std::sync::OnceLock::new());
+    let handle = Handle::new(
+        Arc::clone(&log),
+        Arc::clone(&store),
+        Arc::clone(&shutdown),
+        to_committer.clone(),
+        Arc::clone(&made),
+    );
     let module = module.clone();
     let served = handle.clone();
     let replies = Replies::default();
@@ -229,6 +242,7 @@ pub fn start_with(
                 .map_err(Error::Start)?;
             tokio.block_on(async move {
                 let functions = make_functions(&module);
+                let _ = made.set(Arc::clone(&functions));
                 playground.serve(&functions, &served, &replies)?;
                 let parts = Parts {
                     module,
@@ -474,12 +488,39 @@ impl Runtime {
             self.unsent_replies.push((target.id, message.argument));
             return Ok(());
         }
+        if !self.functions.serves(&target.function_type) {
+            return self.dead_letter(&target, message);
+        }
         self.touched.insert(target.clone());
         self.queued += 1;
         match self.invocations.enqueue(target, message) {
             Enqueued::Send(batch) => self.dispatch(batch),
             Enqueued::Queued { .. } => Ok(()),
         }
+    }
+
+    /// A message to a function type no function of the module serves: it cannot be delivered,
+    /// ever, so rather than stopping the module (and again after every restart) it goes to
+    /// [`DEAD_LETTER_TOPIC`] with the reason, in this epoch like an egress record.
+    fn dead_letter(&mut self, target: &Address, message: Message) -> Result<()> {
+        let reason = format!("no function of the module serves `{}`", target.function_type);
+        tracing::error!(%target, caller = ?message.caller.as_ref().map(ToString::to_string), "{reason}; the message goes to {DEAD_LETTER_TOPIC}");
+        let letter = serde_json::json!({
+            "target": target.to_string(),
+            "caller": message.caller.as_ref().map(ToString::to_string),
+            "reason": reason,
+            "message": serde_json::from_slice::<serde_json::Value>(&encode_value(&message.argument))
+                .map_err(|error| Error::Internal(format!("a dead letter: {error}")))?,
+        });
+        let topic = eddy_types::TopicName::new(DEAD_LETTER_TOPIC)
+            .map_err(|error| Error::Internal(format!("the dead-letter topic: {error}")))?;
+        self.egress.push(EgressRecord {
+            topic,
+            key: Some(bytes::Bytes::copy_from_slice(target.id.as_bytes())),
+            value: bytes::Bytes::from(letter.to_string()),
+        });
+        self.summary.dead_letters += 1;
+        Ok(())
     }
 
     /// Builds the request for `batch` with the target's current state and sends it.

@@ -119,3 +119,92 @@ spec:
         assert_eq!(stored["value"], 100 * run, "run {run}");
     }
 }
+
+/// Sends every message on to the type its text names, served or not.
+struct Router;
+
+impl Function for Router {
+    fn states(&self) -> Vec<StateSpec> {
+        Vec::new()
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, message: TypedValue) -> Result<(), String> {
+        let text = message.as_string().map_err(|error| error.to_string())?;
+        let target = Address::new(text.parse().map_err(|e| format!("{e}"))?, context.address().id.clone())
+            .map_err(|e| e.to_string())?;
+        context.send(&target, TypedValue::string(&text));
+        Ok(())
+    }
+}
+
+/// Counts the messages it gets.
+struct Tally;
+
+impl Function for Tally {
+    fn states(&self) -> Vec<StateSpec> {
+        let typename = "io.statefun.types/long".to_owned();
+        vec![StateSpec { name: "seen".to_owned(), typename, expiration: Expiration::Never }]
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, _message: TypedValue) -> Result<(), String> {
+        let seen = context.get("seen").map(TypedValue::as_long).transpose().map_err(|e| e.to_string())?;
+        context.set("seen", TypedValue::long(seen.unwrap_or(0) + 1));
+        Ok(())
+    }
+}
+
+#[test]
+fn messages_to_types_nothing_serves_go_to_the_dead_letter_topic_and_the_rest_goes_on() {
+    let module = Module::parse(
+        "module.yaml",
+        "kind: io.statefun.kafka.v1/ingress
+spec:
+  id: example/routes
+  startupPosition:
+    type: earliest
+  topics:
+    - topic: routes
+      valueType: io.statefun.types/string
+      targets: [example/router]
+",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, store) = open(dir.path());
+    // Every third message names a type no function serves.
+    let routes: Vec<(&str, Vec<u8>)> = (0..30)
+        .map(|i| {
+            let target = if i % 3 == 0 { "example/nowhere" } else { "example/tally" };
+            ("a", TypedValue::string(target).value.unwrap().to_vec())
+        })
+        .collect();
+    produce(&log, "routes", 1, &routes);
+    let functions = NativeFunctions::new()
+        .with("example/router".parse().unwrap(), Router)
+        .with("example/tally".parse().unwrap(), Tally);
+    let options =
+        Options { until_idle: true, commit_interval: Duration::from_millis(20), ..Options::default() };
+    let summary = eddy_functions::start_with(&module, Arc::clone(&log), Arc::clone(&store), options, |_| {
+        Arc::new(functions)
+    })
+    .unwrap()
+    .wait()
+    .unwrap();
+    assert_eq!(summary.dead_letters, 10);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&store.get("example/tally", "seen", b"a").unwrap().unwrap()).unwrap();
+    assert_eq!(stored["value"], 20);
+    let letters = read_topic(&log, eddy_functions::DEAD_LETTER_TOPIC);
+    assert_eq!(letters.len(), 10);
+    for (key, letter) in letters {
+        assert_eq!(key, "a");
+        let letter: serde_json::Value = serde_json::from_str(&letter).unwrap();
+        assert_eq!(letter["target"], "example/nowhere/a");
+        assert_eq!(letter["caller"], "example/router/a");
+        assert_eq!(letter["reason"], "no function of the module serves `example/nowhere`");
+        assert_eq!(
+            letter["message"],
+            serde_json::json!({"typename": "io.statefun.types/string", "value": "example/nowhere"})
+        );
+    }
+}

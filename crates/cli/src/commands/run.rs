@@ -249,7 +249,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
     let seconds = summary.elapsed.as_secs_f64().max(1e-9);
     eprintln!(
         "module {file} stopped after {} epochs in {seconds:.2}s: read {} records, skipped {}; functions \
-         processed {} messages ({:.0}/s) in {} requests; wrote {} egress records; {} delayed messages pending",
+         processed {} messages ({:.0}/s) in {} requests; wrote {} egress records; {} delayed messages pending{}",
         summary.epochs,
         summary.records_read,
         summary.records_skipped,
@@ -258,6 +258,13 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         summary.requests,
         summary.egress_records,
         summary.delayed_pending,
+        match summary.dead_letters {
+            0 => String::new(),
+            n => format!(
+                "; {n} messages to function types nothing serves went to {}",
+                eddy_functions::DEAD_LETTER_TOPIC
+            ),
+        },
     );
     Ok(())
 }
