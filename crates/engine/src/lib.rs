@@ -35,6 +35,7 @@ mod flow;
 mod generator;
 mod join;
 mod operators;
+mod panes;
 mod recovery;
 mod shared;
 mod topology;
