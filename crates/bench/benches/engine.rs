@@ -3,7 +3,10 @@
 //! interval 10x shorter than the default, to show what epochs cost; the same map as a
 //! WebAssembly component (exporting `map`, called per record, or `map-batch`, called with the
 //! records of a log batch); the counter as the built-in `count` aggregate; a pass-through of
-//! Nexmark events from a `type: nexmark` generator source to a topic.
+//! Nexmark events from a `type: nexmark` generator source to a topic; a sliding-window count
+//! per key with `duration / slide` = 10 and = 100, each window updated per record (CEL
+//! `update-state` without `merge`) against panes (the same CEL with `merge`, and the built-in
+//! `count`).
 //!
 //! Each iteration runs the dataflow to idle over `RECORDS` records in a fresh copy of a
 //! prepared data directory, so the time includes start-up and the final commit.
@@ -127,6 +130,38 @@ services:
         assign-key: {cel: value.sensor}
         update-state: {cel: state + 1}
       flush: {cel: "{'sensor': key, 'count': state}"}
+    sinks: [{type: topic, id: counts}]
+"#;
+
+/// Records of the sliding-window bench, and its sensors.
+const SLIDING_RECORDS: u64 = 50_000;
+const SLIDING_SENSORS: u64 = 10;
+
+/// A sliding-window count per sensor over `SLIDING_RECORDS` readings 20 ms apart in event
+/// time (1000 s in all), windows `DURATION` long every 5 s: 250 readings per pane, 25 per
+/// sensor. `UPDATE` is the partition's `update-state` (and `merge`).
+const SLIDING: &str = r#"
+apiVersion: 0.5.0
+meta: {name: sliding}
+config: {converter: json, consumer: {default_starting_offset: {position: Beginning}}}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}, ts: {type: i64}}}
+  count: {type: object, properties: {sensor: {type: string}, count: {type: u64}, start: {type: i64}}}
+topics:
+  readings: {name: readings, partitions: 2, schema: {value: {type: reading}}}
+  counts: {name: counts, partitions: 2, schema: {value: {type: count}}}
+services:
+  count:
+    sources: [{type: topic, id: readings}]
+    states:
+      per-sensor: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    window:
+      sliding: {duration: DURATION, slide: 5s}
+      assign-timestamp: {cel: value.ts * 20}
+      partition:
+        assign-key: {cel: value.sensor}
+        UPDATE
+      flush: {cel: "{'sensor': key, 'count': state, 'start': window.start}"}
     sinks: [{type: topic, id: counts}]
 "#;
 
@@ -267,6 +302,36 @@ fn windows(c: &mut Criterion) {
     group.finish();
 }
 
+fn sliding(c: &mut Criterion) {
+    let template = template_of(SLIDING_RECORDS, SLIDING_SENSORS);
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(SLIDING_RECORDS));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    let updates = [
+        ("per-window", "update-state: {cel: state + 1}"),
+        ("panes-cel-merge", "update-state: {cel: state + 1}\n      merge: {cel: state + other}"),
+        ("panes-aggregate", "update-state: {aggregate: count}"),
+    ];
+    for (path, update) in updates {
+        for (ratio, duration) in [(10, "50s"), (100, "500s")] {
+            let source = SLIDING.replace("DURATION", duration).replace("UPDATE", update);
+            group.bench_function(format!("sliding-count/{path}/size-over-slide-{ratio}/1-worker"), |b| {
+                b.iter_batched(
+                    || {
+                        let dir = tempfile::tempdir().expect("temp dir");
+                        copy_dir(template.path(), dir.path());
+                        dir
+                    },
+                    |dir| run_records(&source, dir.path(), 1, Duration::from_millis(100), SLIDING_RECORDS),
+                    BatchSize::PerIteration,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
 fn nexmark(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(NEXMARK_EVENTS));
@@ -293,5 +358,5 @@ fn nexmark(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dataflows, windows, nexmark);
+criterion_group!(benches, dataflows, windows, sliding, nexmark);
 criterion_main!(benches);

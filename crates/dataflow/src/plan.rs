@@ -100,7 +100,8 @@ pub struct WindowPlan {
     pub timestamp: Option<Logic>,
     /// Where `assign-timestamp` is declared.
     pub timestamp_origin: String,
-    /// Session windows: combines two sessions' states (`state`, `other`).
+    /// Combines two states of a key (`state`, the earlier, and `other`): two sessions a
+    /// record bridges, or two panes of a sliding window.
     pub merge: Option<Logic>,
     /// Where `merge` is declared.
     pub merge_origin: String,

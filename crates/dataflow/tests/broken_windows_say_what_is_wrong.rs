@@ -62,14 +62,21 @@ fn shapes_must_be_one_and_well_formed() {
 }
 
 #[test]
-fn sessions_need_merge_and_only_sessions_take_it() {
+fn sessions_need_merge_and_only_sessions_and_sliding_windows_take_it() {
     has(&problems(&with(14, "      session: {gap: 5s}")), 14, "a session window needs `merge`");
     let merge_on_tumbling =
         with(18, "      flush: {cel: \"{'sensor': key}\"}\n      merge: {cel: state + other}");
-    has(&problems(&merge_on_tumbling), 19, "`merge` is only used by session windows");
+    has(&problems(&merge_on_tumbling), 19, "`merge` is only used by session and sliding windows");
     let session = with(14, "      session: {gap: 5s}");
     let bad_merge = session.replace("      flush:", "      merge: {cel: state + value}\n      flush:");
     has(&problems(&bad_merge), 18, "unknown variable `value`");
+    let sliding = with(14, "      sliding: {duration: 10s, slide: 5s}");
+    let sliding_merge = sliding.replace("      flush:", "      merge: {cel: state + other}\n      flush:");
+    let (_, plan) = parse(&sliding_merge, "windows.yaml").unwrap();
+    assert!(plan.services[0].window.as_ref().unwrap().merge.is_some(), "a sliding window keeps its merge");
+    let sliding_bad_merge =
+        sliding.replace("      flush:", "      merge: {cel: state + value}\n      flush:");
+    has(&problems(&sliding_bad_merge), 18, "unknown variable `value`");
 }
 
 #[test]

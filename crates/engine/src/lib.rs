@@ -22,6 +22,7 @@
 //!
 //! Event-time windows (`window` in a service) are in `windows`: watermarks travel between
 //! workers like records, and window state, closes and late records commit with the epoch.
+//! Sliding windows whose state merges keep it per pane (`panes`).
 //! A `join` service keys each side by its join key, re-partitions like `assign-key`, and
 //! keeps each key's rows as keyed state (`join`), per window when the service has one.
 //!
@@ -35,6 +36,7 @@ mod flow;
 mod generator;
 mod join;
 mod operators;
+mod panes;
 mod recovery;
 mod shared;
 mod topology;

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
-use eddy_dataflow::{EmitPlan, JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowPlan};
+use eddy_dataflow::{
+    EmitPlan, JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowKind, WindowPlan,
+};
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
 use serde_json::Value;
@@ -48,6 +50,21 @@ impl Service {
             (None, Some(_)) => Some(JoinPlan::STATE),
             (None, None) => None,
         }
+    }
+
+    /// `(size, slide)`, ms, when the service keeps its windows as panes: sliding windows
+    /// (`slide` smaller than `size`) whose `update-state` merges, a built-in aggregate or
+    /// one with the window's `merge`. Joins keep their rows per window.
+    pub(crate) fn panes(&self) -> Option<(i64, i64)> {
+        let window = self.window.as_ref()?;
+        let WindowKind::Sliding { size_ms, slide_ms } = window.kind else { return None };
+        if slide_ms >= size_ms || self.join.is_some() {
+            return None;
+        }
+        let update = self.keyed.as_ref()?.update.as_ref()?;
+        let mergeable = window.merge.is_some()
+            || matches!(&update.logic, Logic::Aggregate(plan) if plan.kind != Aggregate::TopK);
+        mergeable.then_some((size_ms, slide_ms))
     }
 }
 

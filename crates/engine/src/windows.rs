@@ -25,7 +25,11 @@
 //! commit that deletes them from the senders' window state, so a crash loses none.
 //!
 //! Window state is stored under the service's state as `<start>/<end>/<key>`, so
-//! `eddy state list` shows open windows, and a restart finds them all. Beside them,
+//! `eddy state list` shows open windows, and a restart finds them all. Sliding windows whose
+//! `update-state` merges keep each key's state per pane instead (see `panes`), stored as
+//! `<pane start>/<pane end>/<key>`; a window computed from them waits among the closed
+//! windows here for its flush, and is stored like any window state if an epoch closes
+//! before that. Beside them,
 //! `~event-time/<source>/<partition>` keeps the highest event time read from each source
 //! partition, so the watermark after a restart is where the last epoch left it and a record
 //! that was late stays late.
@@ -34,6 +38,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bytes::Bytes;
 use serde_json::Value;
+
+use crate::panes::{ClosedWindow, Panes};
 
 /// A window's bounds as `(end, start)`, ms: maps ordered by it close earliest-ending first.
 pub(crate) type Bounds = (i64, i64);
@@ -53,6 +59,10 @@ pub(crate) struct Windows {
     pub(crate) collected: BTreeMap<Bounds, BTreeMap<Bytes, (Value, bool)>>,
     /// Store keys of flushed parts, to delete at the next snapshot.
     pub(crate) flushed_parts: Vec<Bytes>,
+    /// Sliding windows whose state merges: each key's panes.
+    pub(crate) panes: Option<Panes>,
+    /// Closed windows computed from panes whose states are not in the store.
+    pub(crate) unstored: HashSet<Bounds>,
     /// The watermark through which each worker closed every window (per-window flushes).
     closed_through: Vec<i64>,
     /// The last watermark announced by each worker, this one's included.
@@ -73,10 +83,51 @@ impl Windows {
             sessions: HashMap::new(),
             collected: BTreeMap::new(),
             flushed_parts: Vec::new(),
+            panes: None,
+            unstored: HashSet::new(),
             closed_through: vec![i64::MIN; workers],
             watermarks: vec![i64::MIN; workers],
             effective: i64::MIN,
         }
+    }
+
+    /// Keeps sliding windows `size_ms` long, one every `slide_ms`, as panes.
+    pub(crate) fn with_panes(mut self, size_ms: i64, slide_ms: i64) -> Windows {
+        self.panes = Some(Panes::new(size_ms, slide_ms));
+        self
+    }
+
+    /// Computes every window the watermark closed from the panes (see [`Panes::close`]) and
+    /// puts it among the open windows, for [`Windows::pop_closed`] to hand out. Returns the
+    /// keys whose panes did not merge, with the window and the reason.
+    pub(crate) fn close_panes(
+        &mut self,
+        grace_ms: i64,
+        merge: &mut dyn FnMut(&Value, &Value) -> Result<Value, String>,
+    ) -> Vec<(Bounds, Bytes, String)> {
+        let watermark = self.watermark();
+        let Some(panes) = self.panes.as_mut() else { return Vec::new() };
+        let mut failures = Vec::new();
+        for ClosedWindow { bounds, states, failures: failed } in panes.close(watermark, grace_ms, merge) {
+            failures.extend(failed.into_iter().map(|(key, reason)| (bounds, key, reason)));
+            if states.is_empty() {
+                continue;
+            }
+            match self.open.get_mut(&bounds) {
+                // Restored from the store: closed before a restart, not flushed yet.
+                Some(restored) => {
+                    for (key, state) in states {
+                        self.dirty.insert((bounds, key.clone()));
+                        restored.insert(key, state);
+                    }
+                }
+                None => {
+                    self.unstored.insert(bounds);
+                    self.open.insert(bounds, states);
+                }
+            }
+        }
+        failures
     }
 
     /// The effective watermark: records behind it by more than the grace period are late.
@@ -146,6 +197,7 @@ impl Windows {
             return None;
         }
         let (bounds, states) = self.open.pop_first()?;
+        let stored = !self.unstored.remove(&bounds);
         let mut states: Vec<(Bytes, Value)> = states.into_iter().collect();
         states.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, _) in &states {
@@ -157,7 +209,9 @@ impl Windows {
             }
             let entry = (bounds, key.clone());
             self.dirty.remove(&entry);
-            self.closed.push(entry);
+            if stored {
+                self.closed.push(entry);
+            }
         }
         Some((bounds, states))
     }
@@ -303,6 +357,28 @@ mod tests {
         assert_eq!(merged, (17, 5));
         assert_eq!(states, vec![((17, 12), json!(2))]);
         assert_eq!(windows.sessions[&key], vec![(25, 20)]);
+    }
+
+    #[test]
+    fn windows_computed_from_panes_are_deleted_from_the_store_only_once_stored() {
+        let mut windows = Windows::new(1).with_panes(20, 10);
+        let key = Bytes::from_static(b"k");
+        let panes = windows.panes.as_mut().unwrap();
+        panes.put(0, key.clone(), json!(1));
+        panes.put(10, key.clone(), json!(2));
+        let mut add = |a: &Value, b: &Value| Ok(json!(a.as_i64().unwrap_or(0) + b.as_i64().unwrap_or(0)));
+        windows.announce(0, 10);
+        assert!(windows.close_panes(0, &mut add).is_empty());
+        assert_eq!(windows.unstored, HashSet::from([(10, -10)]));
+        assert_eq!(windows.pop_closed(0), Some(((10, -10), vec![(key.clone(), json!(1))])));
+        assert!(windows.closed.is_empty(), "never stored, nothing to delete");
+        windows.announce(0, 25);
+        windows.close_panes(0, &mut add);
+        // An epoch closes: the computed window is stored before its flush.
+        windows.unstored.clear();
+        assert_eq!(windows.pop_closed(0), Some(((20, 0), vec![(key.clone(), json!(3))])));
+        assert_eq!(windows.closed, [((20, 0), key)]);
+        assert_eq!(windows.pop_closed(0), None, "[10, 30) is open until 30");
     }
 
     #[test]

@@ -49,6 +49,7 @@ use crate::join::{self, Side};
 use crate::operators::{
     call, call_emit, call_flush, call_merge, call_state_emit, run_chain, run_chain_batch,
 };
+use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
 use crate::topology::{Input, Service, Topology};
 use crate::wasm::{Components, Instances};
@@ -57,6 +58,8 @@ use crate::windows::{
     part_key, state_key, take_overlapping_sessions, window_value,
 };
 use crate::{Error, Result};
+
+mod panes;
 
 /// Records sent to a peer in one message, at most.
 const OUTBOUND_BATCH: usize = 512;
@@ -249,7 +252,12 @@ impl Worker {
         let windows = topology
             .services
             .iter()
-            .map(|service| service.window.as_ref().map(|_| Windows::new(workers)))
+            .map(|service| {
+                service.window.as_ref().map(|_| match service.panes() {
+                    Some((size_ms, slide_ms)) => Windows::new(workers).with_panes(size_ms, slide_ms),
+                    None => Windows::new(workers),
+                })
+            })
             .collect();
         Worker {
             id,
@@ -945,6 +953,9 @@ impl Worker {
         if let WindowKind::Session { gap_ms } = window.kind {
             return self.update_session(topology, service, flow, key, gap_ms);
         }
+        if windows.panes.is_some() {
+            return self.update_pane(topology, service, flow, key);
+        }
         let mut missed = Vec::new();
         let mut live = 0;
         let mut failure = None;
@@ -1141,6 +1152,9 @@ impl Worker {
         let Some(window) = &s.window else { return Ok(()) };
         let per_window = window.flush.as_ref().is_some_and(|flush| flush.per == FlushPer::Window);
         loop {
+            // Sending a part may handle messages that raise the watermark: windows it passed
+            // close in this loop too, before the closed-through below claims them.
+            self.close_panes(topology, service);
             let Some(windows) = self.windows[service as usize].as_mut() else { return Ok(()) };
             let Some((bounds, states)) = windows.pop_closed(window.grace_ms) else { break };
             if let Some(join) = &s.join {
@@ -1335,6 +1349,18 @@ impl Worker {
                     }
                     continue;
                 }
+                if let Some(key) = parse_flushed_key(&stored_key) {
+                    // The end of the last window closed for a key kept as panes.
+                    if let Some(panes) = windows.panes.as_mut()
+                        && partition_for_key(&key, self.workers as u32) as usize == self.id
+                    {
+                        let end = serde_json::from_slice::<i64>(&stored_value).map_err(|e| {
+                            Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
+                        })?;
+                        panes.restore_flushed(key, end);
+                    }
+                    continue;
+                }
                 let Some((bounds, key)) = parse_state_key(&stored_key) else {
                     return Err(Error::Internal(format!(
                         "stored window state of service '{}' has a malformed key",
@@ -1347,6 +1373,12 @@ impl Worker {
                 let value = serde_json::from_slice(&stored_value).map_err(|e| {
                     Error::Internal(format!("stored state of service '{}' is not JSON: {e}", s.name))
                 })?;
+                if let Some(panes) = windows.panes.as_mut()
+                    && panes.is_pane(bounds)
+                {
+                    panes.restore_pane(bounds.1, key, value);
+                    continue;
+                }
                 if matches!(s.window.as_ref().map(|w| w.kind), Some(WindowKind::Session { .. })) {
                     windows.sessions.entry(key.clone()).or_default().push(bounds);
                 }
@@ -1450,6 +1482,22 @@ impl Worker {
             }
             for (bounds, key) in windows.closed.drain(..) {
                 deletes.push((service as u32, state_key(bounds, &key)));
+            }
+            // Windows computed from panes, closed but not flushed yet.
+            for bounds in windows.unstored.drain() {
+                for (key, value) in windows.open.get(&bounds).into_iter().flatten() {
+                    let value = serde_json::to_vec(value)
+                        .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                    states.push((service as u32, state_key(bounds, key), value));
+                }
+            }
+            if let Some(panes) = windows.panes.as_mut() {
+                let (mut written, mut deleted) = (Vec::new(), Vec::new());
+                panes
+                    .snapshot(&mut written, &mut deleted)
+                    .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                states.extend(written.into_iter().map(|(key, value)| (service as u32, key, value)));
+                deletes.extend(deleted.into_iter().map(|key| (service as u32, key)));
             }
             for (&bounds, parts) in windows.collected.iter_mut() {
                 for (key, (value, stored)) in parts.iter_mut().filter(|(_, (_, stored))| !*stored) {

@@ -14,7 +14,9 @@ use crate::target::Target;
 /// The `state` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum StateCommand {
-    /// Print every key of a state with its value, one `<key> <json>` line each.
+    /// Print every key of a state with its value, one `<key> <json>` line each. A windowed
+    /// service's keys are `<start>/<end>/<key>`: its open windows, or, for sliding windows
+    /// whose state merges, its open panes (`<pane start>/<pane end>/<key>`).
     #[command(visible_alias = "ls")]
     List {
         /// The service.
@@ -25,7 +27,8 @@ pub(crate) enum StateCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Also list the engine's own entries, whose keys start with `~` (the event time read
-        /// from each source partition, window parts waiting for their flush).
+        /// from each source partition, window parts waiting for their flush, the end of the
+        /// last window flushed for a key kept in panes).
         #[arg(long)]
         internal: bool,
     },

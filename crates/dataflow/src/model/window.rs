@@ -15,6 +15,10 @@
 //! `session: {gap}` gives each key its own windows, closed after `gap` without a record; a
 //! record that bridges two sessions merges them, with `merge` combining their states.
 //!
+//! In `sliding` windows, `merge` (or a built-in aggregate in `update-state`, which merges
+//! itself) lets the engine keep each key's state per pane, `[n·slide, (n+1)·slide)`: a
+//! record updates one pane, and a closing window's state is the merge of its panes.
+//!
 //! `flush` runs when the watermark passes a window's end plus the grace period. With
 //! `per: key` (the default) it runs once per key with `key`, `state` and `window`
 //! (`{start, end}`, ms) bound; with `per: window` once per window with `window` and
@@ -57,8 +61,10 @@ pub struct Window {
     /// Re-keying and the window-scoped keyed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<Partition>,
-    /// Combines the states of two sessions of a key that a record joins (`state`, the
-    /// earlier one, and `other`); session windows only.
+    /// Combines two states of a key (`state`, the earlier one, and `other`): two sessions
+    /// a record joins, or, in sliding windows, two panes (`slide` long) of a window, which
+    /// lets each record update one pane instead of `duration / slide` windows. Session and
+    /// sliding windows only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<FunctionDef>,
     /// What a closing window emits to the sinks.

@@ -348,10 +348,18 @@ impl Validator<'_> {
                 );
                 None
             }
+            // Sliding windows with a `merge` keep each key's state per pane (`slide`) and
+            // merge the panes of a window when it closes.
+            (Some(merge), None) if window.sliding.is_some() && !joins => {
+                self.logic(&merge.codes(), &merge_path, Scope::Merge).map(Some)
+            }
             (Some(_), None) => {
                 self.report(
-                    Finding::new(merge_path.clone(), "`merge` is only used by session windows; remove it")
-                        .at_key(),
+                    Finding::new(
+                        merge_path.clone(),
+                        "`merge` is only used by session and sliding windows with `update-state`; remove it",
+                    )
+                    .at_key(),
                 );
                 None
             }
