@@ -46,7 +46,7 @@ pub(crate) fn decode(bytes: &[u8], converter: Converter, value_type: &TypeDef) -
 }
 
 /// The buffer a sink record is encoded into starts this large (bytes).
-const ENCODE_CAPACITY: usize = 256;
+pub(crate) const ENCODE_CAPACITY: usize = 256;
 
 /// Encodes a value for a sink topic, after checking it against the topic's type.
 pub(crate) fn encode(value: &Value, converter: Converter, value_type: &TypeDef) -> Result<Bytes, String> {

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use eddy_dataflow::expr::Expr;
 use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
 use eddy_dataflow::{
-    EmitPlan, JoinPlan, Logic, OperatorPlan, Plan, SourceInput, StartOffset, WindowKind, WindowPlan,
+    EmitPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, Plan, ServicePlan, SourceInput, StartOffset,
+    WindowKind, WindowPlan,
 };
 use eddy_log::{Log, Topic, TopicConfig};
 use eddy_types::TopicName;
@@ -78,6 +80,10 @@ pub(crate) struct Source {
     pub(crate) chain: Vec<OperatorPlan>,
     /// `services.<name>.sources[i]`, for dead letters.
     pub(crate) origin: String,
+    /// Whether the chain's last step writes the service's one sink directly: its CEL
+    /// expression is evaluated straight into the sink record's bytes (see
+    /// [`encodes_into_sink`]).
+    pub(crate) encodes_into_sink: bool,
 }
 
 /// Where a source's records come from.
@@ -235,6 +241,7 @@ impl Topology {
                     input,
                     chain,
                     origin: format!("services.{}.sources[{i}]", service.name),
+                    encodes_into_sink: false,
                 });
             }
             let keyed = service.partition.as_ref().map(|p| Keyed {
@@ -272,6 +279,9 @@ impl Topology {
                     chain: sink.chain.clone(),
                 });
             }
+            for source in &mut sources {
+                source.encodes_into_sink = encodes_into_sink(service, &source.chain, &service_sinks);
+            }
             let uses_key = plan_uses_key(service);
             services.push(Service {
                 name: service.name.clone(),
@@ -291,7 +301,25 @@ impl Topology {
     }
 }
 
-fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
+/// Whether a source's records, after `chain`, can be evaluated straight into the bytes of
+/// the service's sink record ([`Expr::encode_json`]) rather than into a value the sink then
+/// checks and encodes. It takes: a service with no keyed stage, join or window and one JSON
+/// sink without a chain of its own, and a chain whose last step is a `map` or `filter-map`
+/// on the compiled fast path, with no WebAssembly step (those chains run in batches) and no
+/// `flat-map` (one record in, at most one out, so dead letters keep their order).
+fn encodes_into_sink(service: &ServicePlan, chain: &[OperatorPlan], sinks: &[Sink]) -> bool {
+    let ([sink], Some(last)) = (sinks, chain.last()) else { return false };
+    service.partition.is_none()
+        && service.join.is_none()
+        && service.window.is_none()
+        && sink.chain.is_empty()
+        && sink.converter == Converter::Json
+        && matches!(last.kind, OperatorKind::Map | OperatorKind::FilterMap)
+        && last.logic.as_cel().is_some_and(Expr::is_compiled)
+        && chain.iter().all(|op| op.kind != OperatorKind::FlatMap && !matches!(op.logic, Logic::Wasm(_)))
+}
+
+fn plan_uses_key(service: &ServicePlan) -> bool {
     let reads_key = |logic: &Logic| {
         logic
             .as_cel()
@@ -311,4 +339,83 @@ fn plan_uses_key(service: &eddy_dataflow::ServicePlan) -> bool {
         || service.join.as_ref().is_some_and(|j| {
             j.sides().iter().any(|side| reads_key(&side.key) || side.when.as_ref().is_some_and(reads_key))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eddy_log::Options as LogOptions;
+
+    const DATAFLOW: &str = r#"
+apiVersion: 0.5.0
+meta: {name: direct}
+config: {converter: json}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}}}
+topics:
+  readings: {name: readings, partitions: 1, schema: {value: {type: reading}}}
+  alerts: {name: alerts, partitions: 1, schema: {value: {type: reading}}}
+  copies: {name: copies, partitions: 1, schema: {value: {type: reading}}}
+services:
+  projection:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - {operator: filter, cel: "value.temp > 30.0"}
+      - {operator: map, cel: "{'sensor': value.sensor, 'temp': value.temp}"}
+    sinks: [{type: topic, id: alerts}]
+  filter-last:
+    sources: [{type: topic, id: readings}]
+    transforms: [{operator: filter, cel: "value.temp > 30.0"}]
+    sinks: [{type: topic, id: alerts}]
+  interpreted:
+    sources: [{type: topic, id: readings}]
+    transforms: [{operator: map, cel: "value.sensor.startsWith('a') ? value : value"}]
+    sinks: [{type: topic, id: alerts}]
+  flat:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - {operator: flat-map, cel: "[value, value]"}
+      - {operator: map, cel: "value"}
+    sinks: [{type: topic, id: alerts}]
+  two-sinks:
+    sources: [{type: topic, id: readings}]
+    transforms: [{operator: filter-map, cel: "value"}]
+    sinks: [{type: topic, id: alerts}, {type: topic, id: copies}]
+  sink-chain:
+    sources: [{type: topic, id: readings}]
+    transforms: [{operator: map, cel: "value"}]
+    sinks: [{type: topic, id: alerts, transforms: [{operator: filter, cel: "true"}]}]
+  keyed:
+    sources: [{type: topic, id: readings}]
+    states:
+      count: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    transforms: [{operator: map, cel: "value"}]
+    partition:
+      assign-key: {cel: value.sensor}
+      update-state: {cel: state + 1}
+    sinks: [{type: topic, id: alerts}]
+"#;
+
+    #[test]
+    fn only_a_stateless_chain_ending_in_a_compiled_map_into_one_plain_sink_encodes_into_it() {
+        let (_, plan) = eddy_dataflow::parse(DATAFLOW, "direct.yaml").unwrap_or_else(|d| panic!("{d:?}"));
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let topology = Topology::bind(&plan, &log).unwrap();
+        let direct: std::collections::BTreeMap<&str, bool> = topology
+            .services
+            .iter()
+            .map(|service| (service.name.as_str(), service.sources[0].encodes_into_sink))
+            .collect();
+        let expected = [
+            ("projection", true),
+            ("filter-last", false),
+            ("interpreted", false),
+            ("flat", false),
+            ("two-sinks", false),
+            ("sink-chain", false),
+            ("keyed", false),
+        ];
+        assert_eq!(direct, expected.into_iter().collect());
+    }
 }

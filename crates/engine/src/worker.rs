@@ -33,8 +33,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use eddy_dataflow::expr::{Bindings, Encoded};
 use eddy_dataflow::model::{FlushPer, Keep};
-use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorPlan, WasmSource, WindowKind};
+use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::Partition;
 use eddy_nexmark::Event;
 use eddy_state::StateStore;
@@ -51,7 +52,7 @@ use crate::operators::{
 };
 use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
-use crate::topology::{Input, Service, Topology};
+use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
     Bounds, IDLE, Windows, collector, event_time_key, parse_event_time_key, parse_part_key, parse_state_key,
@@ -453,7 +454,7 @@ impl Worker {
                                     self.chain_run(&topology, service, chain, std::mem::take(&mut run))?;
                                 }
                             } else {
-                                self.chain(&topology, service, &src.chain, flow, Stage::Route)?;
+                                self.source_chain(&topology, service, src, flow)?;
                             }
                         }
                         Err(reason) => {
@@ -492,7 +493,7 @@ impl Worker {
         let (spec, partition) = (Arc::clone(&generator.spec), generator.partition);
         let first = generator.number(next);
         let step = u64::from(spec.partitions);
-        let chain = &topology.services[service as usize].sources[source as usize].chain;
+        let src = &topology.services[service as usize].sources[source as usize];
         self.current_source = index;
         self.sources[index].last_read = Instant::now();
         for count in 0..limit - next {
@@ -505,7 +506,7 @@ impl Worker {
                 origin: Origin { source, partition, offset: number },
             };
             self.read += 1;
-            self.chain(topology, service, chain, flow, Stage::Route)?;
+            self.source_chain(topology, service, src, flow)?;
         }
         self.sources[index].next = limit;
         Ok(true)
@@ -537,6 +538,64 @@ impl Worker {
             self.stage(topology, service, f, then)?;
         }
         Ok(())
+    }
+
+    /// Runs a source's stateless chain on one record, then routes what comes out; when the
+    /// source's chain [encodes into the sink](Source::encodes_into_sink), its last step
+    /// writes the sink record's bytes itself.
+    fn source_chain(&mut self, topology: &Topology, service: u32, source: &Source, flow: Flow) -> Result<()> {
+        let (true, Some((last, before))) = (source.encodes_into_sink, source.chain.split_last()) else {
+            return self.chain(topology, service, &source.chain, flow, Stage::Route);
+        };
+        let s = &topology.services[service as usize];
+        let key = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
+        // Without a `flat-map`, a record comes out of the steps before the last once or not
+        // at all.
+        let (mut passed, mut failed) = (None, None);
+        run_chain(&mut self.wasm, before, flow, &key, &mut |f| passed = Some(f), &mut |op, f, reason| {
+            failed = Some((op, f, reason))
+        });
+        if let Some((op, f, reason)) = failed {
+            self.dead_letter(topology, s, &op.origin, &reason, f);
+        }
+        match passed {
+            Some(flow) => self.encode_into_sink(topology, service, last, flow, &key),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the last step of a source chain that encodes into the service's one sink: its
+    /// result's bytes go into the sink record directly. Anything the direct encoding does not
+    /// answer (a failure, a result not of the sink's type, a `map` to `null`) takes the
+    /// ordinary way, which evaluates the step again and gives the dead letter and its reason.
+    fn encode_into_sink(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        last: &OperatorPlan,
+        flow: Flow,
+        key: &Value,
+    ) -> Result<()> {
+        let sink = &topology.services[service as usize].sinks[0];
+        if let Some(expr) = last.logic.as_cel() {
+            let bindings = Bindings::new(&flow.value).with_key(key).with_timestamp(flow.timestamp);
+            let mut bytes = Vec::with_capacity(flow::ENCODE_CAPACITY);
+            match expr.encode_json(&bindings, &sink.value_type, &mut bytes) {
+                Ok(Encoded::Value) => {
+                    let record = Record {
+                        key: flow.key,
+                        value: Bytes::from(bytes),
+                        timestamp: flow.timestamp,
+                        headers: Vec::new(),
+                    };
+                    self.push_sink_record(topology, sink, record);
+                    return Ok(());
+                }
+                Ok(Encoded::Null) if last.kind == OperatorKind::FilterMap => return Ok(()),
+                Ok(_) | Err(_) => {}
+            }
+        }
+        self.chain(topology, service, std::slice::from_ref(last), flow, Stage::Route)
     }
 
     /// Runs a source's stateless chain on a run of its records together, then routes what
@@ -901,22 +960,27 @@ impl Worker {
         let sk = &s.sinks[sink as usize];
         match flow::encode(&flow.value, sk.converter, &sk.value_type) {
             Ok(value) => {
-                let partitions = topology.topic(sk.topic).partitions;
-                let partition = match &flow.key {
-                    Some(key) => partition_for_key(key, partitions),
-                    None => {
-                        self.round_robin = self.round_robin.wrapping_add(1);
-                        self.round_robin % partitions
-                    }
-                };
                 let record = Record { key: flow.key, value, timestamp: flow.timestamp, headers: Vec::new() };
-                self.sinks[sk.topic as usize][partition as usize].push(record);
+                self.push_sink_record(topology, sk, record);
             }
             Err(reason) => {
                 let origin = format!("services.{}.sinks[{sink}]", s.name);
                 self.dead_letter(topology, s, &origin, &reason, flow);
             }
         }
+    }
+
+    /// Buffers an encoded record for `sink`'s topic: in its key's partition, or round robin.
+    fn push_sink_record(&mut self, topology: &Topology, sink: &Sink, record: Record) {
+        let partitions = topology.topic(sink.topic).partitions;
+        let partition = match &record.key {
+            Some(key) => partition_for_key(key, partitions),
+            None => {
+                self.round_robin = self.round_robin.wrapping_add(1);
+                self.round_robin % partitions
+            }
+        };
+        self.sinks[sink.topic as usize][partition as usize].push(record);
     }
 
     fn dead_letter(

@@ -9,7 +9,9 @@
 //! - `expected-state.jsonl`? : `{"service", "state", "key", "value"}` lines: the state left,
 //!   that is the windows still open (the `~event-time/…` entries are not compared).
 //!
-//! Every case runs with 1 and with 2 workers and must give the same result.
+//! Every case runs with 1 and with 2 workers and must give the same result. Every record
+//! read must hold exactly the bytes `serde_json` writes for its value (`direct-sink`: the
+//! results a chain writes straight into its sink's bytes).
 
 #![allow(clippy::unwrap_used)]
 
@@ -66,6 +68,13 @@ fn topic_values(dir: &Path, topic: &str) -> Vec<String> {
         for batch in partition.read(0, usize::MAX).unwrap() {
             for record in batch.records() {
                 let value: Value = serde_json::from_slice(record.value).unwrap();
+                // Byte for byte what serde_json writes for the value, however it was encoded.
+                assert_eq!(
+                    String::from_utf8_lossy(record.value),
+                    value.to_string(),
+                    "topic {}",
+                    topic.name()
+                );
                 values.push(value.to_string());
             }
         }

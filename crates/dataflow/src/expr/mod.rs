@@ -22,7 +22,12 @@
 //! assert_eq!(hot.eval(&Bindings::new(&json!({"temp": 31.5}))).unwrap(), json!(true));
 //! ```
 //!
-//! Not here: type checking against topic schemas (CEL in this crate is dynamically typed).
+//! A compiled expression can also be evaluated straight into the JSON bytes of its result,
+//! checked against a [`TypeDef`] as they are written ([`Expr::encode_json`]): a sink then
+//! writes a map literal's entries without building the map.
+//!
+//! Not here: type checking of expressions against topic schemas (CEL in this crate is
+//! dynamically typed; only results are checked).
 
 mod convert;
 mod fast;
@@ -34,6 +39,8 @@ use std::sync::{Arc, OnceLock};
 use cel::common::types::CelInt;
 use cel::{Context, Env, Program, Value as CelValue};
 use serde_json::Value;
+
+use crate::model::TypeDef;
 
 pub use scope::FreeVariable;
 
@@ -121,6 +128,24 @@ pub enum EvalError {
         reason: String,
     },
 }
+
+/// What [`Expr::encode_json`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoded {
+    /// The result's JSON: the bytes `serde_json::to_vec` gives for [`Expr::eval`]'s value.
+    Value,
+    /// Nothing: the result is `null` (what a `filter-map` drops).
+    Null,
+}
+
+/// [`Expr::encode_json`] left the result to [`Expr::eval`]: the evaluation failed or fell
+/// back to the interpreter, the result does not match the type, or it takes a shape the
+/// direct encoding does not handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the result was not encoded directly; evaluate the expression instead")]
+#[non_exhaustive]
+pub struct NotEncoded;
 
 /// The variables an expression sees, borrowed from the record being processed.
 #[derive(Debug, Clone, Copy)]
@@ -276,6 +301,38 @@ impl Expr {
             }
         }
         self.interpret(bindings)
+    }
+
+    /// Evaluates the expression straight into JSON bytes, appended to `out`, checking the
+    /// result against `value_type` as they are written: a map literal is written entry by
+    /// entry, and what the expression selects from the bindings (`value.bid.extra`) is
+    /// serialised from the borrowed JSON, not cloned.
+    ///
+    /// On success `out` ends with exactly the bytes `serde_json::to_vec` gives for
+    /// [`Expr::eval`]'s value, and that value passes [`TypeDef::check`]; a `null` result is
+    /// [`Encoded::Null`], with nothing written and nothing checked.
+    ///
+    /// # Errors
+    /// [`NotEncoded`], with `out` as it was, whenever the answer is not that simple: the
+    /// expression is not [compiled](Expr::is_compiled), its fast-path evaluation fails, the
+    /// result does not match `value_type`, or it is of a shape the direct encoding leaves
+    /// alone. [`Expr::eval`] and [`TypeDef::check`] then give the result or the reason.
+    pub fn encode_json(
+        &self,
+        bindings: &Bindings<'_>,
+        value_type: &TypeDef,
+        out: &mut Vec<u8>,
+    ) -> Result<Encoded, NotEncoded> {
+        let Some(fast) = &self.fast else { return Err(NotEncoded) };
+        let start = out.len();
+        match fast.encode_json(bindings, value_type, out) {
+            Ok(fast::Written::Value) => Ok(Encoded::Value),
+            Ok(fast::Written::Null) => Ok(Encoded::Null),
+            Err(fast::Fallback) => {
+                out.truncate(start);
+                Err(NotEncoded)
+            }
+        }
     }
 
     /// Evaluates the expression in the CEL interpreter.

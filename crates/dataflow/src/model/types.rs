@@ -223,7 +223,7 @@ impl TypeDef {
     }
 
     /// Whether `value` is of this type: [`TypeDef::check`] without the explanation.
-    fn matches(&self, value: &Value) -> bool {
+    pub(crate) fn matches(&self, value: &Value) -> bool {
         match (self, value) {
             (TypeDef::Primitive(primitive), value) => primitive.fits(value),
             (TypeDef::Object(properties), Value::Object(fields)) => properties
@@ -234,6 +234,12 @@ impl TypeDef {
             }
             _ => false,
         }
+    }
+
+    /// Whether every string is of this type. No rule looks inside a string, so the empty
+    /// one (which costs no allocation) stands for them all.
+    pub(crate) fn matches_any_string(&self) -> bool {
+        self.matches(&Value::String(String::new()))
     }
 
     fn check_at(&self, value: &Value, path: &mut String) -> Result<(), String> {
