@@ -6,12 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use eddy_engine::{Options, RunSummary};
+use std::collections::{BTreeMap, HashMap};
+
+use common::{open, options, sorted, values};
 use eddy_log::{Log, Options as LogOptions};
 use eddy_state::StateStore;
 use eddy_types::Record;
@@ -130,59 +129,6 @@ fn reference(events: &[(u32, i64, Value)]) -> (Vec<String>, Vec<String>, BTreeMa
     (sorted(q3), sorted(q8), state)
 }
 
-fn sorted(values: Vec<Value>) -> Vec<String> {
-    let mut strings: Vec<String> = values.iter().map(Value::to_string).collect();
-    strings.sort();
-    strings
-}
-
-fn open(dir: &Path) -> (Arc<Log>, Arc<StateStore>) {
-    let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).unwrap());
-    let store = Arc::new(StateStore::open(&dir.join("state")).unwrap());
-    (log, store)
-}
-
-fn options(workers: usize, until_idle: bool) -> Options {
-    Options { workers, until_idle, commit_interval: Some(Duration::from_millis(5)), ..Options::default() }
-}
-
-/// Runs until new output is visible (or briefly, when there is none to come), then stops,
-/// committing one last epoch.
-fn run_and_stop(dir: &Path, workers: usize) -> RunSummary {
-    let (_, plan) = eddy_dataflow::parse(DATAFLOW, "joins.yaml").unwrap();
-    let (log, store) = open(dir);
-    let before = written(&log);
-    let running = eddy_engine::start(&plan, Arc::clone(&log), store, &options(workers, false)).unwrap();
-    let deadline = Instant::now() + Duration::from_millis(300);
-    while written(&log) == before && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    running.handle().shutdown();
-    running.wait().unwrap()
-}
-
-fn written(log: &Log) -> u64 {
-    ["q3-out", "q8-out"]
-        .iter()
-        .filter_map(|name| log.topic(name).ok())
-        .flat_map(|topic| topic.partitions().unwrap())
-        .map(|partition| partition.committed_end())
-        .sum()
-}
-
-fn values(dir: &Path, topic: &str) -> Vec<String> {
-    let log = Log::open(dir.join("log"), LogOptions::default()).unwrap();
-    let mut out = Vec::new();
-    for partition in log.topic(topic).unwrap().partitions().unwrap() {
-        for batch in partition.read(0, usize::MAX).unwrap() {
-            for record in batch.records() {
-                out.push(serde_json::from_slice::<Value>(record.value).unwrap());
-            }
-        }
-    }
-    sorted(out)
-}
-
 #[test]
 fn joins_stopped_and_restarted_emit_every_pair_exactly_once() {
     let events = events();
@@ -208,7 +154,7 @@ fn joins_stopped_and_restarted_emit_every_pair_exactly_once() {
         let total = 2 * events.len() as u64;
         let mut read = Vec::new();
         for _ in 0..4 {
-            read.push(run_and_stop(dir.path(), workers).records_read);
+            read.push(common::run_and_stop(dir.path(), &plan, workers, &["q3-out", "q8-out"]).records_read);
         }
         assert!(read[0] < total, "the first run stopped before the end ({read:?} of {total})");
         let (log, store) = open(dir.path());

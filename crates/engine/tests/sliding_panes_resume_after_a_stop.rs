@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use eddy_engine::{Options, RunSummary};
+use common::{open, options, sorted, values};
 use eddy_log::{Log, Options as LogOptions};
 use eddy_state::StateStore;
 use eddy_types::Record;
@@ -122,22 +122,6 @@ fn assert_same(actual: &[String], expected: &[String], what: &str) {
     );
 }
 
-fn sorted(values: Vec<Value>) -> Vec<String> {
-    let mut strings: Vec<String> = values.iter().map(Value::to_string).collect();
-    strings.sort();
-    strings
-}
-
-fn open(dir: &Path) -> (Arc<Log>, Arc<StateStore>) {
-    let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).unwrap());
-    let store = Arc::new(StateStore::open(&dir.join("state")).unwrap());
-    (log, store)
-}
-
-fn options(workers: usize, until_idle: bool) -> Options {
-    Options { workers, until_idle, commit_interval: Some(Duration::from_millis(5)), ..Options::default() }
-}
-
 fn plan() -> eddy_dataflow::Plan {
     eddy_dataflow::parse(DATAFLOW, "panes.yaml").unwrap().1
 }
@@ -159,42 +143,6 @@ fn prepare(dir: &Path, workers: usize, readings: &[(u32, i64, String)]) {
     for partition in topic.partitions().unwrap() {
         partition.commit().unwrap();
     }
-}
-
-/// Runs until new output is visible (or briefly, when there is none to come), then stops,
-/// committing one last epoch.
-fn run_and_stop(dir: &Path, workers: usize) -> RunSummary {
-    let (log, store) = open(dir);
-    let before = written(&log);
-    let running = eddy_engine::start(&plan(), Arc::clone(&log), store, &options(workers, false)).unwrap();
-    let deadline = Instant::now() + Duration::from_millis(300);
-    while written(&log) == before && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    running.handle().shutdown();
-    running.wait().unwrap()
-}
-
-fn written(log: &Log) -> u64 {
-    ["counts", "top"]
-        .iter()
-        .filter_map(|name| log.topic(name).ok())
-        .flat_map(|topic| topic.partitions().unwrap())
-        .map(|partition| partition.committed_end())
-        .sum()
-}
-
-fn values(dir: &Path, topic: &str) -> Vec<String> {
-    let log = Log::open(dir.join("log"), LogOptions::default()).unwrap();
-    let mut out = Vec::new();
-    for partition in log.topic(topic).unwrap().partitions().unwrap() {
-        for batch in partition.read(0, usize::MAX).unwrap() {
-            for record in batch.records() {
-                out.push(serde_json::from_slice::<Value>(record.value).unwrap());
-            }
-        }
-    }
-    sorted(out)
 }
 
 /// Every entry of both services' state, the engine's own (`~…`) included.
@@ -235,7 +183,7 @@ fn sliding_panes_stopped_and_restarted_flush_every_window_exactly_once() {
         let total = 2 * readings.len() as u64;
         let mut read = Vec::new();
         for _ in 0..5 {
-            read.push(run_and_stop(dir.path(), workers).records_read);
+            read.push(common::run_and_stop(dir.path(), &plan(), workers, &["counts", "top"]).records_read);
         }
         assert!(read[0] < total, "the first run stopped before the end ({read:?} of {total})");
         let (log, store) = open(dir.path());
