@@ -26,7 +26,12 @@ pub(crate) fn options(workers: usize, until_idle: bool) -> Options {
 
 /// Runs `plan` until new output is visible in `outputs` (or briefly, when there is none to
 /// come), then stops, committing one last epoch.
-pub(crate) fn run_and_stop(dir: &Path, plan: &eddy_dataflow::Plan, workers: usize, outputs: &[&str]) -> RunSummary {
+pub(crate) fn run_and_stop(
+    dir: &Path,
+    plan: &eddy_dataflow::Plan,
+    workers: usize,
+    outputs: &[&str],
+) -> RunSummary {
     let (log, store) = open(dir);
     let before = written(&log, outputs);
     let running = eddy_engine::start(plan, Arc::clone(&log), store, &options(workers, false)).unwrap();
