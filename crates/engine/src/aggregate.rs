@@ -186,7 +186,13 @@ mod tests {
     }
 
     fn flow(value: Value) -> Flow {
-        Flow { key: None, value, timestamp: 0, origin: Origin { source: 0, partition: 0, offset: 0 } }
+        Flow {
+            key: None,
+            value,
+            timestamp: 0,
+            origin: Origin { source: 0, partition: 0, offset: 0 },
+            projected: false,
+        }
     }
 
     fn fold(plan: &AggregatePlan, initial: Value, values: &[Value]) -> Result<Value, String> {

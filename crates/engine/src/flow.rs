@@ -2,7 +2,7 @@
 //! from. Values are decoded once at the source and encoded once at the sink; operators in
 //! between work on the JSON value.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use eddy_dataflow::model::{Converter, TypeDef};
 use eddy_types::{Offset, PartitionId, Record, Timestamp};
 use serde_json::Value;
@@ -24,6 +24,17 @@ pub(crate) struct Flow {
     pub(crate) value: Value,
     pub(crate) timestamp: Timestamp,
     pub(crate) origin: Origin,
+    /// The value holds only the parts the source's steps read (`Source::projection`): a
+    /// dead letter takes the whole value from the origin again.
+    pub(crate) projected: bool,
+}
+
+impl Flow {
+    /// The record with the result of a step that replaces its value.
+    pub(crate) fn replace_value(&mut self, value: Value) {
+        self.value = value;
+        self.projected = false;
+    }
 }
 
 /// Decodes a stored value by the topic's converter and checks it against the topic's type.
@@ -45,25 +56,58 @@ pub(crate) fn decode(bytes: &[u8], converter: Converter, value_type: &TypeDef) -
     Ok(value)
 }
 
-/// The buffer a sink record is encoded into starts this large (bytes).
-pub(crate) const ENCODE_CAPACITY: usize = 256;
+/// Sink record values are cut from shared chunks of this many bytes.
+const CHUNK_BYTES: usize = 64 * 1024;
 
-/// Encodes a value for a sink topic, after checking it against the topic's type.
-pub(crate) fn encode(value: &Value, converter: Converter, value_type: &TypeDef) -> Result<Bytes, String> {
-    match converter {
-        Converter::Json => {
-            value_type
-                .check(value)
-                .map_err(|reason| format!("result does not match the sink's type: {reason}"))?;
-            // Room for a typical record up front rather than growing from empty, doubling.
-            let mut bytes = Vec::with_capacity(ENCODE_CAPACITY);
-            serde_json::to_writer(&mut bytes, value).map_err(|e| format!("cannot encode result: {e}"))?;
-            Ok(Bytes::from(bytes))
+/// Where a worker encodes sink records: each value is written into one reused scratch
+/// buffer, then copied into the current chunk and cut off as [`Bytes`] sharing that chunk.
+/// A record then costs a copy of its bytes and a reference count, not an allocation sized
+/// for the largest record; a chunk is freed once the records cut from it are committed.
+#[derive(Debug, Default)]
+pub(crate) struct SinkArena {
+    scratch: Vec<u8>,
+    chunk: BytesMut,
+}
+
+impl SinkArena {
+    /// The scratch buffer, emptied, to encode one value into.
+    pub(crate) fn scratch(&mut self) -> &mut Vec<u8> {
+        self.scratch.clear();
+        &mut self.scratch
+    }
+
+    /// What was written into the scratch buffer, as a record value.
+    pub(crate) fn cut(&mut self) -> Bytes {
+        let len = self.scratch.len();
+        if self.chunk.capacity() < len {
+            self.chunk = BytesMut::with_capacity(CHUNK_BYTES.max(len));
         }
-        Converter::Raw => Ok(match value {
-            Value::String(text) => Bytes::copy_from_slice(text.as_bytes()),
-            other => Bytes::from(other.to_string()),
-        }),
+        self.chunk.extend_from_slice(&self.scratch);
+        self.chunk.split().freeze()
+    }
+
+    /// Encodes a value for a sink topic, after checking it against the topic's type.
+    pub(crate) fn encode(
+        &mut self,
+        value: &Value,
+        converter: Converter,
+        value_type: &TypeDef,
+    ) -> Result<Bytes, String> {
+        match converter {
+            Converter::Json => {
+                value_type
+                    .check(value)
+                    .map_err(|reason| format!("result does not match the sink's type: {reason}"))?;
+                serde_json::to_writer(self.scratch(), value)
+                    .map_err(|e| format!("cannot encode result: {e}"))?;
+            }
+            Converter::Raw => match value {
+                Value::String(text) => self.scratch().extend_from_slice(text.as_bytes()),
+                other => serde_json::to_writer(self.scratch(), other)
+                    .map_err(|e| format!("cannot encode result: {e}"))?,
+            },
+        }
+        Ok(self.cut())
     }
 }
 

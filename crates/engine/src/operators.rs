@@ -135,10 +135,10 @@ pub(crate) fn run_chain<'a>(
                 Value::Bool(false) => return,
                 other => return fail(op, flow, format!("filter returned {other}, expected a boolean")),
             },
-            OperatorKind::Map => flow.value = result,
+            OperatorKind::Map => flow.replace_value(result),
             OperatorKind::FilterMap => match result {
                 Value::Null => return,
-                value => flow.value = value,
+                value => flow.replace_value(value),
             },
             OperatorKind::FlatMap => match result {
                 Value::Array(items) => {
@@ -149,6 +149,7 @@ pub(crate) fn run_chain<'a>(
                             value: item,
                             timestamp: flow.timestamp,
                             origin: flow.origin,
+                            projected: false,
                         };
                         run_chain(wasm, rest, next, key, emit, fail);
                     }
@@ -218,13 +219,13 @@ pub(crate) fn run_chain_batch<'a>(
                     other => fail(flow, format!("filter returned {other}, expected a boolean")),
                 },
                 OperatorKind::Map => {
-                    flow.value = result;
+                    flow.replace_value(result);
                     next.push((index, place, flow));
                 }
                 OperatorKind::FilterMap => match result {
                     Value::Null => {}
                     value => {
-                        flow.value = value;
+                        flow.replace_value(value);
                         next.push((index, place, flow));
                     }
                 },
@@ -238,6 +239,7 @@ pub(crate) fn run_chain_batch<'a>(
                                 value,
                                 timestamp: flow.timestamp,
                                 origin: flow.origin,
+                                projected: false,
                             };
                             next.push((index, at, item));
                         }
@@ -270,8 +272,13 @@ mod tests {
     }
 
     fn run(ops: &[OperatorPlan], value: Value) -> (Vec<Value>, Vec<String>) {
-        let flow =
-            Flow { key: None, value, timestamp: 7, origin: Origin { source: 0, partition: 0, offset: 0 } };
+        let flow = Flow {
+            key: None,
+            value,
+            timestamp: 7,
+            origin: Origin { source: 0, partition: 0, offset: 0 },
+            projected: false,
+        };
         let (mut out, mut failed) = (Vec::new(), Vec::new());
         let mut wasm = Instances::new(std::sync::Arc::default());
         run_chain(&mut wasm, ops, flow, &Value::Null, &mut |f| out.push(f.value), &mut |op, _, reason| {
@@ -307,6 +314,7 @@ mod tests {
             value: value.clone(),
             timestamp: 7,
             origin: Origin { source: 0, partition: 0, offset: 0 },
+            projected: false,
         };
         let mut wasm = Instances::new(std::sync::Arc::default());
         let outcomes = run_chain_batch(&mut wasm, &ops, values.iter().map(flow).collect(), &|_| Value::Null);

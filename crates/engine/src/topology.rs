@@ -11,7 +11,7 @@ use eddy_dataflow::{
     WindowKind, WindowPlan,
 };
 use eddy_log::{Log, Topic, TopicConfig};
-use eddy_types::TopicName;
+use eddy_types::{Projection, TopicName};
 use serde_json::Value;
 
 use crate::flow::Flow;
@@ -84,6 +84,9 @@ pub(crate) struct Source {
     /// expression is evaluated straight into the sink record's bytes (see
     /// [`encodes_into_sink`]).
     pub(crate) encodes_into_sink: bool,
+    /// The parts of a record's value the chain reads (see [`source_projection`]): a
+    /// generator builds only those.
+    pub(crate) projection: Projection,
 }
 
 /// Where a source's records come from.
@@ -237,6 +240,7 @@ impl Topology {
                 let mut chain = source.chain.clone();
                 chain.extend(service.chain.iter().cloned());
                 sources.push(Source {
+                    projection: source_projection(&chain),
                     name: source.name(),
                     input,
                     chain,
@@ -317,6 +321,22 @@ fn encodes_into_sink(service: &ServicePlan, chain: &[OperatorPlan], sinks: &[Sin
         && matches!(last.kind, OperatorKind::Map | OperatorKind::FilterMap)
         && last.logic.as_cel().is_some_and(Expr::is_compiled)
         && chain.iter().all(|op| op.kind != OperatorKind::FlatMap && !matches!(op.logic, Logic::Wasm(_)))
+}
+
+/// What a source's chain reads of a record's value: its steps up to the first that replaces
+/// the value (`map`, `filter-map`, `flat-map`) read it, by CEL expressions whose reads are
+/// known (see [`Expr::value_reads`]); after that step nothing sees it. A chain without such
+/// a step, or with a step of other logic before it, passes the value on: all of it is read.
+fn source_projection(chain: &[OperatorPlan]) -> Projection {
+    let mut read = Projection::nothing();
+    for op in chain {
+        let Some(expr) = op.logic.as_cel() else { return Projection::Whole };
+        expr.value_reads(&mut read);
+        if op.kind != OperatorKind::Filter {
+            return read;
+        }
+    }
+    Projection::Whole
 }
 
 fn plan_uses_key(service: &ServicePlan) -> bool {
@@ -417,5 +437,26 @@ services:
             ("keyed", false),
         ];
         assert_eq!(direct, expected.into_iter().collect());
+    }
+
+    #[test]
+    fn a_source_reads_what_its_steps_read_up_to_the_first_that_replaces_the_value() {
+        let (_, plan) = eddy_dataflow::parse(DATAFLOW, "direct.yaml").unwrap_or_else(|d| panic!("{d:?}"));
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let topology = Topology::bind(&plan, &log).unwrap();
+        let projection = |name: &str| {
+            let service = topology.services.iter().find(|s| s.name == name).unwrap();
+            service.sources[0].projection.clone()
+        };
+        let mut sensor_and_temp = Projection::nothing();
+        sensor_and_temp.add_path(&["sensor"]);
+        sensor_and_temp.add_path(&["temp"]);
+        assert_eq!(projection("projection"), sensor_and_temp);
+        // Ending in a filter, the value goes on; `value` itself is all of it; an expression
+        // off the compiled path reads all it names.
+        for whole in ["filter-last", "interpreted", "flat", "two-sinks", "keyed"] {
+            assert!(projection(whole).is_whole(), "{whole}");
+        }
     }
 }

@@ -44,7 +44,7 @@ use eddy_wasm::OperatorKind as WasmKind;
 use serde_json::Value;
 
 use crate::committer::ToCommitter;
-use crate::flow::{self, Flow, Origin};
+use crate::flow::{self, Flow, Origin, SinkArena};
 use crate::generator::GeneratorPartition;
 use crate::join::{self, Side};
 use crate::operators::{
@@ -227,6 +227,8 @@ pub(crate) struct Worker {
     dead_letters: u64,
     closing: Duration,
     round_robin: u32,
+    /// Where sink records are encoded.
+    arena: SinkArena,
     /// This worker's WebAssembly instances.
     wasm: Instances,
     /// The holder generator sources make their events in, reused.
@@ -282,6 +284,7 @@ impl Worker {
             dead_letters: 0,
             closing: Duration::ZERO,
             round_robin: id as u32,
+            arena: SinkArena::default(),
             wasm: Instances::new(components),
             event: Event::new(),
         }
@@ -447,7 +450,8 @@ impl Worker {
                     let key = record.key.map(Bytes::copy_from_slice);
                     match flow::decode(record.value, *converter, value_type) {
                         Ok(value) => {
-                            let flow = Flow { key, value, timestamp: record.timestamp, origin };
+                            let flow =
+                                Flow { key, value, timestamp: record.timestamp, origin, projected: false };
                             if together {
                                 run.push(flow);
                                 if run.len() >= MAX_RUN {
@@ -466,7 +470,7 @@ impl Worker {
                                 s,
                                 &src.origin,
                                 &reason,
-                                Flow { key, value, timestamp: record.timestamp, origin },
+                                Flow { key, value, timestamp: record.timestamp, origin, projected: false },
                             );
                         }
                     }
@@ -501,9 +505,10 @@ impl Worker {
             spec.generator.generate(number, &mut self.event);
             let flow = Flow {
                 key: None,
-                value: self.event.to_value(),
+                value: self.event.to_projected_value(&src.projection),
                 timestamp: self.event.date_time(),
                 origin: Origin { source, partition, offset: number },
+                projected: !src.projection.is_whole(),
             };
             self.read += 1;
             self.source_chain(topology, service, src, flow)?;
@@ -579,12 +584,11 @@ impl Worker {
         let sink = &topology.services[service as usize].sinks[0];
         if let Some(expr) = last.logic.as_cel() {
             let bindings = Bindings::new(&flow.value).with_key(key).with_timestamp(flow.timestamp);
-            let mut bytes = Vec::with_capacity(flow::ENCODE_CAPACITY);
-            match expr.encode_json(&bindings, &sink.value_type, &mut bytes) {
+            match expr.encode_json(&bindings, &sink.value_type, self.arena.scratch()) {
                 Ok(Encoded::Value) => {
                     let record = Record {
                         key: flow.key,
-                        value: Bytes::from(bytes),
+                        value: self.arena.cut(),
                         timestamp: flow.timestamp,
                         headers: Vec::new(),
                     };
@@ -886,12 +890,14 @@ impl Worker {
             let timestamp = emitted.timestamp;
             match emitted.result {
                 Ok(Value::Null) => {}
-                Ok(value) => {
-                    self.sinks(topology, service, Flow { key: Some(key.clone()), value, timestamp, origin })?
-                }
+                Ok(value) => self.sinks(
+                    topology,
+                    service,
+                    Flow { key: Some(key.clone()), value, timestamp, origin, projected: false },
+                )?,
                 Err((reason, value)) => {
                     let Some(join) = &s.join else { continue };
-                    let flow = Flow { key: Some(key.clone()), value, timestamp, origin };
+                    let flow = Flow { key: Some(key.clone()), value, timestamp, origin, projected: false };
                     self.dead_letter(topology, s, &join.emit_origin, &reason, flow);
                 }
             }
@@ -958,7 +964,7 @@ impl Worker {
     fn write_sink(&mut self, topology: &Topology, service: u32, sink: u32, flow: Flow) {
         let s = &topology.services[service as usize];
         let sk = &s.sinks[sink as usize];
-        match flow::encode(&flow.value, sk.converter, &sk.value_type) {
+        match self.arena.encode(&flow.value, sk.converter, &sk.value_type) {
             Ok(value) => {
                 let record = Record { key: flow.key, value, timestamp: flow.timestamp, headers: Vec::new() };
                 self.push_sink_record(topology, sk, record);
@@ -989,13 +995,29 @@ impl Worker {
         service: &Service,
         operator: &str,
         reason: &str,
-        flow: Flow,
+        mut flow: Flow,
     ) {
+        if flow.projected {
+            flow.value = self.whole_value(service, &flow);
+        }
         let source = service.sources.get(flow.origin.source as usize).map_or(("topic", ""), |s| s.named());
         let failure = flow::Failure { service: &service.name, operator, reason, source };
         let record = flow::dead_letter(&failure, flow);
         self.sinks[topology.dead_letter as usize][0].push(record);
         self.dead_letters += 1;
+    }
+
+    /// The whole value of a record whose value was [projected](Flow::projected) at its
+    /// source: a generator's event is made again from its number.
+    fn whole_value(&mut self, service: &Service, flow: &Flow) -> Value {
+        match service.sources.get(flow.origin.source as usize).map(|source| &source.input) {
+            Some(Input::Generator(spec)) => {
+                spec.generator.generate(flow.origin.offset, &mut self.event);
+                self.event.to_value()
+            }
+            // Only generator sources project their records.
+            _ => flow.value.clone(),
+        }
     }
 
     /// A keyed record of a windowed service: updates the key's state in every open window
@@ -1303,12 +1325,18 @@ impl Worker {
                 Ok(Value::Null) => {}
                 Ok(Value::Array(items)) => {
                     for value in items {
-                        self.sinks(topology, service, Flow { key: key.clone(), value, timestamp, origin })?;
+                        self.sinks(
+                            topology,
+                            service,
+                            Flow { key: key.clone(), value, timestamp, origin, projected: false },
+                        )?;
                     }
                 }
-                Ok(value) => self.sinks(topology, service, Flow { key, value, timestamp, origin })?,
+                Ok(value) => {
+                    self.sinks(topology, service, Flow { key, value, timestamp, origin, projected: false })?
+                }
                 Err(reason) => {
-                    let flow = Flow { key, value: window_json.clone(), timestamp, origin };
+                    let flow = Flow { key, value: window_json.clone(), timestamp, origin, projected: false };
                     self.dead_letter(topology, s, &flush.origin, &reason, flow);
                 }
             }
@@ -1590,7 +1618,13 @@ impl Worker {
                 (s.service, s.source, s.partition_id(), s.next)
             })
             .collect();
-        let sinks = std::mem::replace(&mut self.sinks, empty_sink_buffers(&self.topology));
+        // The next epoch's buffers start as large as this epoch's, not growing from empty.
+        let next = self
+            .sinks
+            .iter()
+            .map(|topic| topic.iter().map(|p| Vec::with_capacity(p.len())).collect())
+            .collect();
+        let sinks = std::mem::replace(&mut self.sinks, next);
         let snapshot = Snapshot {
             epoch,
             states,

@@ -333,5 +333,10 @@ services:
         assert_eq!(letter["offset"], *number, "{letter}");
         assert_eq!(letter["partition"], number % 2, "{letter}");
         assert_eq!(letter["operator"], "services.prices.transforms[0]", "{letter}");
+        // The map reads only `bid.price`, so only that was built for it; the dead letter
+        // still carries the whole event.
+        let mut event = Event::new();
+        generator.generate(*number, &mut event);
+        assert_eq!(letter["value"], event.to_value(), "{letter}");
     }
 }

@@ -1,5 +1,5 @@
 //! Vocabulary shared by every Eddy crate: records, offsets, event time, validated topic
-//! names, key partitioning and human-friendly byte sizes.
+//! names, key partitioning, projections of values and human-friendly byte sizes.
 //!
 //! This crate does no I/O and depends on no other Eddy crate.
 //!
@@ -15,12 +15,14 @@
 
 mod byte_size;
 mod partitioner;
+mod projection;
 mod record;
 mod time;
 mod topic_name;
 
 pub use byte_size::{ByteSize, ParseByteSizeError};
 pub use partitioner::{murmur2, partition_for_key};
+pub use projection::Projection;
 pub use record::{Header, Record, RecordRef};
 pub use time::{Timestamp, now_millis};
 pub use topic_name::{InvalidTopicName, TopicName};

@@ -593,6 +593,9 @@ fn call<'a>(function: Function, operand: Val<'a>) -> Result<Val<'a>> {
 }
 
 mod encode;
+mod reads;
+
+pub(super) use reads::value_reads;
 #[cfg(test)]
 pub(super) mod random;
 #[cfg(test)]

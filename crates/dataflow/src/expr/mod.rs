@@ -41,6 +41,7 @@ use cel::{Context, Env, Program, Value as CelValue};
 use serde_json::Value;
 
 use crate::model::TypeDef;
+use eddy_types::Projection;
 
 pub use scope::FreeVariable;
 
@@ -280,6 +281,17 @@ impl Expr {
     /// converts none of the bindings.
     pub fn is_compiled(&self) -> bool {
         self.fast.is_some()
+    }
+
+    /// Adds to `read` the parts of the `value` binding the expression reads (see
+    /// [`Projection`]): the fields it selects when it is [compiled](Expr::is_compiled), all
+    /// of `value` when it is not and names it at all.
+    pub fn value_reads(&self, read: &mut Projection) {
+        match &self.fast {
+            _ if !self.reads.value => {}
+            Some(fast) => fast::value_reads(fast, read),
+            None => read.add_path(&[]),
+        }
     }
 
     /// The same expression, always evaluated by the CEL interpreter: the reference the fast

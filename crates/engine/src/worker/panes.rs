@@ -80,6 +80,7 @@ impl Worker {
                 value: window_value(bounds),
                 timestamp: bounds.0.saturating_sub(1),
                 origin: Origin { source: 0, partition: 0, offset: 0 },
+                projected: false,
             };
             self.dead_letter(topology, s, origin, &reason, flow);
         }

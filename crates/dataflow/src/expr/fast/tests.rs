@@ -25,7 +25,7 @@ fn both(expr: &Expr, bindings: &Bindings<'_>) -> (Option<Value>, Result<Value, E
 /// The same value, or the same error. The interpreter writes maps in an error in hash order,
 /// so two runs of it differ there: such reasons are compared without their order.
 #[track_caller]
-fn assert_same_outcome(a: &Result<Value, EvalError>, b: &Result<Value, EvalError>) {
+pub(in crate::expr) fn assert_same_outcome(a: &Result<Value, EvalError>, b: &Result<Value, EvalError>) {
     let sorted = |reason: &str| {
         let mut chars: Vec<char> = reason.chars().collect();
         chars.sort_unstable();
