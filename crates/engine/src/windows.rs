@@ -61,8 +61,10 @@ pub(crate) struct Windows {
     pub(crate) flushed_parts: Vec<Bytes>,
     /// Sliding windows whose state merges: each key's panes.
     pub(crate) panes: Option<Panes>,
-    /// Closed windows computed from panes whose states are not in the store.
-    pub(crate) unstored: HashSet<Bounds>,
+    /// Open windows with key states in the store: written at a snapshot, or restored. A
+    /// window that opens and closes between two snapshots (or is computed from panes and
+    /// flushed before one) never touches the store: nothing to write, nothing to delete.
+    pub(crate) stored: HashSet<Bounds>,
     /// The watermark through which each worker closed every window (per-window flushes).
     closed_through: Vec<i64>,
     /// The last watermark announced by each worker, this one's included.
@@ -84,7 +86,7 @@ impl Windows {
             collected: BTreeMap::new(),
             flushed_parts: Vec::new(),
             panes: None,
-            unstored: HashSet::new(),
+            stored: HashSet::new(),
             closed_through: vec![i64::MIN; workers],
             watermarks: vec![i64::MIN; workers],
             effective: i64::MIN,
@@ -122,7 +124,6 @@ impl Windows {
                     }
                 }
                 None => {
-                    self.unstored.insert(bounds);
                     self.open.insert(bounds, states);
                 }
             }
@@ -197,7 +198,7 @@ impl Windows {
             return None;
         }
         let (bounds, states) = self.open.pop_first()?;
-        let stored = !self.unstored.remove(&bounds);
+        let stored = self.stored.remove(&bounds);
         let mut states: Vec<(Bytes, Value)> = states.into_iter().collect();
         states.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, _) in &states {
@@ -369,13 +370,13 @@ mod tests {
         let mut add = |a: &Value, b: &Value| Ok(json!(a.as_i64().unwrap_or(0) + b.as_i64().unwrap_or(0)));
         windows.announce(0, 10);
         assert!(windows.close_panes(0, &mut add).is_empty());
-        assert_eq!(windows.unstored, HashSet::from([(10, -10)]));
+        assert!(windows.stored.is_empty());
         assert_eq!(windows.pop_closed(0), Some(((10, -10), vec![(key.clone(), json!(1))])));
         assert!(windows.closed.is_empty(), "never stored, nothing to delete");
         windows.announce(0, 25);
         windows.close_panes(0, &mut add);
         // An epoch closes: the computed window is stored before its flush.
-        windows.unstored.clear();
+        windows.stored.insert((20, 0));
         assert_eq!(windows.pop_closed(0), Some(((20, 0), vec![(key.clone(), json!(3))])));
         assert_eq!(windows.closed, [((20, 0), key)]);
         assert_eq!(windows.pop_closed(0), None, "[10, 30) is open until 30");
@@ -387,6 +388,8 @@ mod tests {
         windows.open.entry((20, 10)).or_default().insert(Bytes::from_static(b"b"), json!(1));
         windows.open.entry((20, 10)).or_default().insert(Bytes::from_static(b"a"), json!(2));
         windows.open.entry((10, 0)).or_default().insert(Bytes::from_static(b"a"), json!(3));
+        // A snapshot wrote [10, 20); [0, 10) opens and closes between two.
+        windows.stored.insert((20, 10));
         windows.announce(0, 100);
         assert!(windows.pop_closed(0).is_none(), "worker 1 has not passed any window");
         windows.announce(1, 12);
@@ -399,6 +402,12 @@ mod tests {
         let (bounds, states) = windows.pop_closed(2).unwrap();
         assert_eq!(bounds, (20, 10));
         assert_eq!(states.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>(), [b"a", b"b"]);
-        assert_eq!(windows.closed.len(), 3);
+        let deleted: Vec<(Bounds, &[u8])> = windows.closed.iter().map(|(b, k)| (*b, k.as_ref())).collect();
+        assert_eq!(
+            deleted,
+            [((20, 10), &b"a"[..]), ((20, 10), &b"b"[..])],
+            "only what was stored is deleted"
+        );
+        assert!(windows.stored.is_empty());
     }
 }

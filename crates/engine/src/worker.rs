@@ -1155,8 +1155,11 @@ impl Worker {
             return Ok(());
         }
         for (old, _) in &taken {
-            if *old != bounds {
+            if *old != bounds && windows.stored.contains(old) {
                 windows.closed.push((*old, key.clone()));
+                if !windows.open.contains_key(old) {
+                    windows.stored.remove(old);
+                }
             }
         }
         windows.open.entry(bounds).or_default().insert(key.clone(), state);
@@ -1475,6 +1478,7 @@ impl Worker {
                     windows.sessions.entry(key.clone()).or_default().push(bounds);
                 }
                 windows.open.entry(bounds).or_default().insert(key, value);
+                windows.stored.insert(bounds);
             }
             if restored == partitions && restored > 0 {
                 windows.restore(lowest);
@@ -1570,17 +1574,21 @@ impl Worker {
                     let value = serde_json::to_vec(value)
                         .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
                     states.push((service as u32, state_key(bounds, &key), value));
+                    windows.stored.insert(bounds);
                 }
             }
             for (bounds, key) in windows.closed.drain(..) {
                 deletes.push((service as u32, state_key(bounds, &key)));
             }
-            // Windows computed from panes, closed but not flushed yet.
-            for bounds in windows.unstored.drain() {
-                for (key, value) in windows.open.get(&bounds).into_iter().flatten() {
-                    let value = serde_json::to_vec(value)
-                        .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
-                    states.push((service as u32, state_key(bounds, key), value));
+            // Open windows not in the store yet: those computed from panes, closed but not
+            // flushed.
+            for (&bounds, keys) in &windows.open {
+                if windows.stored.insert(bounds) {
+                    for (key, value) in keys {
+                        let value = serde_json::to_vec(value)
+                            .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
+                        states.push((service as u32, state_key(bounds, key), value));
+                    }
                 }
             }
             if let Some(panes) = windows.panes.as_mut() {
