@@ -26,19 +26,19 @@
 //! pane moves it up to the windows already closed on this worker (they never held the pane);
 //! it is deleted with the key's last pane. Panes are stored as `<pane start>/<pane end>/<key>`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::windows::{Bounds, state_key};
+use crate::windows::{Bounds, FastMap, FastSet, state_key};
 
 /// What a closed window holds: its bounds, its keys' merged states, and the keys whose merge
 /// failed, with the reason.
 #[derive(Debug, PartialEq)]
 pub(crate) struct ClosedWindow {
     pub(crate) bounds: Bounds,
-    pub(crate) states: HashMap<Bytes, Value>,
+    pub(crate) states: FastMap<Bytes, Value>,
     pub(crate) failures: Vec<(Bytes, String)>,
 }
 
@@ -55,17 +55,17 @@ pub(crate) struct Panes {
     size_ms: i64,
     slide_ms: i64,
     /// Each pane's key states, by pane start.
-    panes: BTreeMap<i64, HashMap<Bytes, Value>>,
+    panes: BTreeMap<i64, FastMap<Bytes, Value>>,
     /// Every key with panes, or with a stored `~flushed` entry.
-    keys: HashMap<Bytes, KeyPanes>,
+    keys: FastMap<Bytes, KeyPanes>,
     /// Every window ending at or before this is closed on this worker.
     closed_through: i64,
     /// Panes changed since the last snapshot.
-    dirty: HashSet<(i64, Bytes)>,
+    dirty: FastSet<(i64, Bytes)>,
     /// Panes deleted since the last snapshot.
     deleted: Vec<(i64, Bytes)>,
     /// Keys whose `~flushed` entry changed since the last snapshot.
-    marks: HashSet<Bytes>,
+    marks: FastSet<Bytes>,
 }
 
 impl Panes {
@@ -76,11 +76,11 @@ impl Panes {
             size_ms,
             slide_ms,
             panes: BTreeMap::new(),
-            keys: HashMap::new(),
+            keys: FastMap::default(),
             closed_through: i64::MIN,
-            dirty: HashSet::new(),
+            dirty: FastSet::default(),
             deleted: Vec::new(),
-            marks: HashSet::new(),
+            marks: FastSet::default(),
         }
     }
 
@@ -173,7 +173,7 @@ impl Panes {
                 }
             }
             let mut window =
-                ClosedWindow { bounds: (end, start), states: HashMap::new(), failures: Vec::new() };
+                ClosedWindow { bounds: (end, start), states: FastMap::default(), failures: Vec::new() };
             for (key, result) in merged {
                 if let Some(panes) = self.keys.get_mut(&key) {
                     panes.flushed = end;

@@ -36,6 +36,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// The maps and sets of window state, hashed per record, with foldhash (seeded per map)
+/// rather than SipHash.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+
 use bytes::Bytes;
 use serde_json::Value;
 
@@ -48,13 +53,13 @@ pub(crate) type Bounds = (i64, i64);
 #[derive(Debug)]
 pub(crate) struct Windows {
     /// Open windows, earliest end first: each key's state.
-    pub(crate) open: BTreeMap<Bounds, HashMap<Bytes, Value>>,
+    pub(crate) open: BTreeMap<Bounds, FastMap<Bytes, Value>>,
     /// Window states changed since the last snapshot.
-    pub(crate) dirty: HashSet<(Bounds, Bytes)>,
+    pub(crate) dirty: FastSet<(Bounds, Bytes)>,
     /// Window states of closed windows, to delete at the next snapshot.
     pub(crate) closed: Vec<(Bounds, Bytes)>,
     /// Session windows: each key's open sessions.
-    pub(crate) sessions: HashMap<Bytes, Vec<Bounds>>,
+    pub(crate) sessions: FastMap<Bytes, Vec<Bounds>>,
     /// Per-window flushes collected here: each window's parts by key, `true` once stored.
     pub(crate) collected: BTreeMap<Bounds, BTreeMap<Bytes, (Value, bool)>>,
     /// Store keys of flushed parts, to delete at the next snapshot.
@@ -64,7 +69,7 @@ pub(crate) struct Windows {
     /// Open windows with key states in the store: written at a snapshot, or restored. A
     /// window that opens and closes between two snapshots (or is computed from panes and
     /// flushed before one) never touches the store: nothing to write, nothing to delete.
-    pub(crate) stored: HashSet<Bounds>,
+    pub(crate) stored: FastSet<Bounds>,
     /// The watermark through which each worker closed every window (per-window flushes).
     closed_through: Vec<i64>,
     /// The last watermark announced by each worker, this one's included.
@@ -80,13 +85,13 @@ impl Windows {
     pub(crate) fn new(workers: usize) -> Windows {
         Windows {
             open: BTreeMap::new(),
-            dirty: HashSet::new(),
+            dirty: FastSet::default(),
             closed: Vec::new(),
-            sessions: HashMap::new(),
+            sessions: FastMap::default(),
             collected: BTreeMap::new(),
             flushed_parts: Vec::new(),
             panes: None,
-            stored: HashSet::new(),
+            stored: FastSet::default(),
             closed_through: vec![i64::MIN; workers],
             watermarks: vec![i64::MIN; workers],
             effective: i64::MIN,
@@ -208,10 +213,9 @@ impl Windows {
                     self.sessions.remove(key);
                 }
             }
-            let entry = (bounds, key.clone());
-            self.dirty.remove(&entry);
+            // Its entries in `dirty` stay: the snapshot writes only the states still open.
             if stored {
-                self.closed.push(entry);
+                self.closed.push((bounds, key.clone()));
             }
         }
         Some((bounds, states))
