@@ -11,6 +11,7 @@ use eddy_dataflow::{
     WindowKind, WindowPlan,
 };
 use eddy_log::{Log, Topic, TopicConfig};
+use eddy_nexmark::EventFields;
 use eddy_types::{Projection, TopicName};
 use serde_json::Value;
 
@@ -87,6 +88,8 @@ pub(crate) struct Source {
     /// The parts of a record's value the chain reads (see [`source_projection`]): a
     /// generator builds only those.
     pub(crate) projection: Projection,
+    /// The projection as the fields a generator builds of each event.
+    pub(crate) event_fields: EventFields,
 }
 
 /// Where a source's records come from.
@@ -239,8 +242,10 @@ impl Topology {
                 };
                 let mut chain = source.chain.clone();
                 chain.extend(service.chain.iter().cloned());
+                let projection = source_projection(&chain);
                 sources.push(Source {
-                    projection: source_projection(&chain),
+                    event_fields: EventFields::of(&projection),
+                    projection,
                     name: source.name(),
                     input,
                     chain,

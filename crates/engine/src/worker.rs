@@ -505,7 +505,7 @@ impl Worker {
             spec.generator.generate(number, &mut self.event);
             let flow = Flow {
                 key: None,
-                value: self.event.to_projected_value(&src.projection),
+                value: self.event.to_value_of(&src.event_fields),
                 timestamp: self.event.date_time(),
                 origin: Origin { source, partition, offset: number },
                 projected: !src.projection.is_whole(),

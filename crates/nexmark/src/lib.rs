@@ -59,3 +59,4 @@ pub use config::{
 };
 pub use event::{Auction, Bid, Event, EventKind, EventRef, Person};
 pub use generator::Generator;
+pub use value::EventFields;

@@ -12,50 +12,107 @@ impl Event {
     /// object with `event_type` and the three kinds, the absent ones `null` (see
     /// [`write_json`](Self::write_json)). Allocates only the value itself.
     pub fn to_value(&self) -> Value {
-        self.to_projected_value(&Projection::Whole)
+        self.to_value_of(&EventFields::ALL)
     }
 
     /// The parts of [`to_value`](Self::to_value) that `read` keeps, built without the rest.
     pub fn to_projected_value(&self, read: &Projection) -> Value {
-        let mut object = Fields::new(read);
+        self.to_value_of(&EventFields::of(read))
+    }
+
+    /// The fields of [`to_value`](Self::to_value) that `fields` names, built without the rest.
+    pub fn to_value_of(&self, fields: &EventFields) -> Value {
+        let mut object = Fields::new(fields.event);
         // In the order of the names, which builds the map without searching it.
-        object.put("auction", || match self.get() {
-            EventRef::Auction(auction) => auction_value(auction, read.field("auction")),
+        object.put(0, EVENT[0], || match self.get() {
+            EventRef::Auction(auction) => auction_value(auction, fields.auction),
             _ => Value::Null,
         });
-        object.put("bid", || match self.get() {
-            EventRef::Bid(bid) => bid_value(bid, read.field("bid")),
+        object.put(1, EVENT[1], || match self.get() {
+            EventRef::Bid(bid) => bid_value(bid, fields.bid),
             _ => Value::Null,
         });
-        object.put("event_type", || {
+        object.put(2, EVENT[2], || {
             Value::from(match self.get() {
                 EventRef::Person(_) => 0,
                 EventRef::Auction(_) => 1,
                 EventRef::Bid(_) => 2,
             })
         });
-        object.put("person", || match self.get() {
-            EventRef::Person(person) => person_value(person, read.field("person")),
+        object.put(3, EVENT[3], || match self.get() {
+            EventRef::Person(person) => person_value(person, fields.person),
             _ => Value::Null,
         });
         object.into_value()
     }
 }
 
-/// An object under construction from the fields a projection keeps, put in name order.
-struct Fields<'a> {
-    read: Option<&'a Projection>,
+/// The names of an event's fields, and of each kind's, in order: bit `i` of a mask in
+/// [`EventFields`] stands for name `i`.
+const EVENT: [&str; 4] = ["auction", "bid", "event_type", "person"];
+const PERSON: [&str; 8] = ["city", "creditCard", "dateTime", "emailAddress", "extra", "id", "name", "state"];
+const AUCTION: [&str; 10] = [
+    "category",
+    "dateTime",
+    "description",
+    "expires",
+    "extra",
+    "id",
+    "initialBid",
+    "itemName",
+    "reserve",
+    "seller",
+];
+const BID: [&str; 7] = ["auction", "bidder", "channel", "dateTime", "extra", "price", "url"];
+
+/// Which fields of an event to build, worked out once from a [`Projection`]: a bit mask per
+/// object, bit `i` for the `i`-th field name in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFields {
+    event: u16,
+    person: u16,
+    auction: u16,
+    bid: u16,
+}
+
+impl EventFields {
+    /// Every field.
+    pub const ALL: EventFields =
+        EventFields { event: u16::MAX, person: u16::MAX, auction: u16::MAX, bid: u16::MAX };
+
+    /// The fields `read` keeps.
+    pub fn of(read: &Projection) -> EventFields {
+        let mask = |read: Option<&Projection>, names: &[&str]| {
+            let Some(read) = read else { return 0 };
+            names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| read.field(name).is_some())
+                .fold(0, |mask, (i, _)| mask | 1 << i)
+        };
+        EventFields {
+            event: mask(Some(read), &EVENT),
+            person: mask(read.field("person"), &PERSON),
+            auction: mask(read.field("auction"), &AUCTION),
+            bid: mask(read.field("bid"), &BID),
+        }
+    }
+}
+
+/// An object under construction from the fields a mask keeps, put in name order.
+struct Fields {
+    mask: u16,
     fields: Vec<(String, Value)>,
 }
 
-impl<'a> Fields<'a> {
-    fn new(read: impl Into<Option<&'a Projection>>) -> Self {
-        Fields { read: read.into(), fields: Vec::with_capacity(10) }
+impl Fields {
+    fn new(mask: u16) -> Self {
+        Fields { mask, fields: Vec::with_capacity(mask.count_ones().min(10) as usize) }
     }
 
-    /// Adds field `name` when it is kept: `value` is only built then.
-    fn put(&mut self, name: &str, value: impl FnOnce() -> Value) {
-        if self.read.is_some_and(|read| read.field(name).is_some()) {
+    /// Adds the field of bit `bit` when it is kept: `value` is only built then.
+    fn put(&mut self, bit: u32, name: &str, value: impl FnOnce() -> Value) {
+        if self.mask & (1 << bit) != 0 {
             self.fields.push((name.to_owned(), value()));
         }
     }
@@ -66,43 +123,46 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn person_value(person: &Person, read: Option<&Projection>) -> Value {
-    let mut object = Fields::new(read);
-    object.put("city", || Value::from(person.city));
-    object.put("creditCard", || Value::from(person.credit_card.as_str()));
-    object.put("dateTime", || Value::from(person.date_time));
-    object.put("emailAddress", || Value::from(person.email_address.as_str()));
-    object.put("extra", || Value::from(person.extra.as_str()));
-    object.put("id", || Value::from(person.id));
-    object.put("name", || Value::from(person.name.as_str()));
-    object.put("state", || Value::from(person.state));
+fn person_value(person: &Person, mask: u16) -> Value {
+    let mut object = Fields::new(mask);
+    let names = PERSON;
+    object.put(0, names[0], || Value::from(person.city));
+    object.put(1, names[1], || Value::from(person.credit_card.as_str()));
+    object.put(2, names[2], || Value::from(person.date_time));
+    object.put(3, names[3], || Value::from(person.email_address.as_str()));
+    object.put(4, names[4], || Value::from(person.extra.as_str()));
+    object.put(5, names[5], || Value::from(person.id));
+    object.put(6, names[6], || Value::from(person.name.as_str()));
+    object.put(7, names[7], || Value::from(person.state));
     object.into_value()
 }
 
-fn auction_value(auction: &Auction, read: Option<&Projection>) -> Value {
-    let mut object = Fields::new(read);
-    object.put("category", || Value::from(auction.category));
-    object.put("dateTime", || Value::from(auction.date_time));
-    object.put("description", || Value::from(auction.description.as_str()));
-    object.put("expires", || Value::from(auction.expires));
-    object.put("extra", || Value::from(auction.extra.as_str()));
-    object.put("id", || Value::from(auction.id));
-    object.put("initialBid", || Value::from(auction.initial_bid));
-    object.put("itemName", || Value::from(auction.item_name.as_str()));
-    object.put("reserve", || Value::from(auction.reserve));
-    object.put("seller", || Value::from(auction.seller));
+fn auction_value(auction: &Auction, mask: u16) -> Value {
+    let mut object = Fields::new(mask);
+    let names = AUCTION;
+    object.put(0, names[0], || Value::from(auction.category));
+    object.put(1, names[1], || Value::from(auction.date_time));
+    object.put(2, names[2], || Value::from(auction.description.as_str()));
+    object.put(3, names[3], || Value::from(auction.expires));
+    object.put(4, names[4], || Value::from(auction.extra.as_str()));
+    object.put(5, names[5], || Value::from(auction.id));
+    object.put(6, names[6], || Value::from(auction.initial_bid));
+    object.put(7, names[7], || Value::from(auction.item_name.as_str()));
+    object.put(8, names[8], || Value::from(auction.reserve));
+    object.put(9, names[9], || Value::from(auction.seller));
     object.into_value()
 }
 
-fn bid_value(bid: &Bid, read: Option<&Projection>) -> Value {
-    let mut object = Fields::new(read);
-    object.put("auction", || Value::from(bid.auction));
-    object.put("bidder", || Value::from(bid.bidder));
-    object.put("channel", || Value::from(bid.channel.as_str()));
-    object.put("dateTime", || Value::from(bid.date_time));
-    object.put("extra", || Value::from(bid.extra.as_str()));
-    object.put("price", || Value::from(bid.price));
-    object.put("url", || Value::from(bid.url.as_str()));
+fn bid_value(bid: &Bid, mask: u16) -> Value {
+    let mut object = Fields::new(mask);
+    let names = BID;
+    object.put(0, names[0], || Value::from(bid.auction));
+    object.put(1, names[1], || Value::from(bid.bidder));
+    object.put(2, names[2], || Value::from(bid.channel.as_str()));
+    object.put(3, names[3], || Value::from(bid.date_time));
+    object.put(4, names[4], || Value::from(bid.extra.as_str()));
+    object.put(5, names[5], || Value::from(bid.price));
+    object.put(6, names[6], || Value::from(bid.url.as_str()));
     object.into_value()
 }
 
