@@ -421,12 +421,18 @@ services:
     sinks: [{type: topic, id: alerts}]
 "#;
 
-    #[test]
-    fn only_a_stateless_chain_ending_in_a_compiled_map_into_one_plain_sink_encodes_into_it() {
+    /// `DATAFLOW` bound to a log in a temporary directory (kept while the topology is used).
+    fn bound() -> (tempfile::TempDir, Topology) {
         let (_, plan) = eddy_dataflow::parse(DATAFLOW, "direct.yaml").unwrap_or_else(|d| panic!("{d:?}"));
         let dir = tempfile::tempdir().unwrap();
         let log = Log::open(dir.path(), LogOptions::default()).unwrap();
         let topology = Topology::bind(&plan, &log).unwrap();
+        (dir, topology)
+    }
+
+    #[test]
+    fn only_a_stateless_chain_ending_in_a_compiled_map_into_one_plain_sink_encodes_into_it() {
+        let (_dir, topology) = bound();
         let direct: std::collections::BTreeMap<&str, bool> = topology
             .services
             .iter()
@@ -446,10 +452,7 @@ services:
 
     #[test]
     fn a_source_reads_what_its_steps_read_up_to_the_first_that_replaces_the_value() {
-        let (_, plan) = eddy_dataflow::parse(DATAFLOW, "direct.yaml").unwrap_or_else(|d| panic!("{d:?}"));
-        let dir = tempfile::tempdir().unwrap();
-        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
-        let topology = Topology::bind(&plan, &log).unwrap();
+        let (_dir, topology) = bound();
         let projection = |name: &str| {
             let service = topology.services.iter().find(|s| s.name == name).unwrap();
             service.sources[0].projection.clone()
