@@ -30,6 +30,7 @@
 
 mod aggregate;
 mod committer;
+mod decode;
 mod engine;
 mod error;
 mod flow;

@@ -15,6 +15,7 @@ use eddy_nexmark::EventFields;
 use eddy_types::{Projection, TopicName};
 use serde_json::Value;
 
+use crate::decode::Decoder;
 use crate::flow::Flow;
 use crate::generator::GeneratorSpec;
 use crate::operators::call;
@@ -86,10 +87,12 @@ pub(crate) struct Source {
     /// [`encodes_into_sink`]).
     pub(crate) encodes_into_sink: bool,
     /// The parts of a record's value the chain reads (see [`source_projection`]): a
-    /// generator builds only those.
+    /// generator builds only those, a topic's JSON records are decoded into only those.
     pub(crate) projection: Projection,
     /// The projection as the fields a generator builds of each event.
     pub(crate) event_fields: EventFields,
+    /// Decodes a topic's JSON records into the projection, when it is not the whole value.
+    pub(crate) decoder: Option<Decoder>,
 }
 
 /// Where a source's records come from.
@@ -242,8 +245,15 @@ impl Topology {
                 };
                 let mut chain = source.chain.clone();
                 chain.extend(service.chain.iter().cloned());
-                let projection = source_projection(&chain);
+                let projection = source_projection(&chain, service);
+                let decoder = match &input {
+                    Input::Topic { converter: Converter::Json, value_type, .. } => {
+                        Decoder::new(value_type, &projection)
+                    }
+                    _ => None,
+                };
                 sources.push(Source {
+                    decoder,
                     event_fields: EventFields::of(&projection),
                     projection,
                     name: source.name(),
@@ -328,20 +338,62 @@ fn encodes_into_sink(service: &ServicePlan, chain: &[OperatorPlan], sinks: &[Sin
         && chain.iter().all(|op| op.kind != OperatorKind::FlatMap && !matches!(op.logic, Logic::Wasm(_)))
 }
 
-/// What a source's chain reads of a record's value: its steps up to the first that replaces
-/// the value (`map`, `filter-map`, `flat-map`) read it, by CEL expressions whose reads are
-/// known (see [`Expr::value_reads`]); after that step nothing sees it. A chain without such
-/// a step, or with a step of other logic before it, passes the value on: all of it is read.
-fn source_projection(chain: &[OperatorPlan]) -> Projection {
+/// What a source's records are read for (see [`Projection`]): the steps of its chain up to
+/// the first that replaces the value (`map`, `filter-map`, `flat-map`) read it, by CEL
+/// expressions whose reads are known (see [`Expr::value_reads`]); after that step nothing
+/// sees it. A value the chain passes on is read further by the keyed stage (`assign-timestamp`,
+/// `assign-key`, its chain, `update-state`, `emit`) when what the service sends on is not the
+/// record itself: a window's flush, an `emit`, or no sink at all. Anything else (a step of
+/// other logic, a join, records that reach a sink as they are) reads all of it.
+fn source_projection(chain: &[OperatorPlan], service: &ServicePlan) -> Projection {
     let mut read = Projection::nothing();
+    match chain_reads(chain, &mut read) {
+        Some(true) => return read,
+        Some(false) => {}
+        None => return Projection::Whole,
+    }
+    let Some(partition) = &service.partition else { return Projection::Whole };
+    let sends_records = service.window.is_none() && partition.emit.is_none() && !service.sinks.is_empty();
+    if service.join.is_some() || sends_records {
+        return Projection::Whole;
+    }
+    let timestamp = service.window.as_ref().and_then(|window| window.timestamp.as_ref());
+    let known = timestamp.is_none_or(|logic| logic_reads(logic, &mut read))
+        && logic_reads(&partition.key, &mut read)
+        && match chain_reads(&partition.chain, &mut read) {
+            Some(true) => return read,
+            Some(false) => true,
+            None => false,
+        }
+        && partition.update_state.as_ref().is_none_or(|update| logic_reads(&update.logic, &mut read))
+        && partition.emit.as_ref().is_none_or(|emit| logic_reads(&emit.logic, &mut read));
+    if known { read } else { Projection::Whole }
+}
+
+/// Adds what `chain` reads of the value to `read`: `Some(true)` when a step replaces the
+/// value (nothing after it reads the record's), `None` when a step's reads are not known.
+fn chain_reads(chain: &[OperatorPlan], read: &mut Projection) -> Option<bool> {
     for op in chain {
-        let Some(expr) = op.logic.as_cel() else { return Projection::Whole };
-        expr.value_reads(&mut read);
+        op.logic.as_cel()?.value_reads(read);
         if op.kind != OperatorKind::Filter {
-            return read;
+            return Some(true);
         }
     }
-    Projection::Whole
+    Some(false)
+}
+
+/// Adds what `logic` reads of the value to `read`; `false` when that is not known.
+fn logic_reads(logic: &Logic, read: &mut Projection) -> bool {
+    match logic {
+        Logic::Cel(expr) => expr.value_reads(read),
+        Logic::Aggregate(aggregate) => {
+            for expr in aggregate.of.iter().chain(&aggregate.by) {
+                expr.value_reads(read);
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn plan_uses_key(service: &ServicePlan) -> bool {
@@ -377,10 +429,12 @@ meta: {name: direct}
 config: {converter: json}
 types:
   reading: {type: object, properties: {sensor: {type: string}, temp: {type: f64}}}
+  count: {type: object, properties: {sensor: {type: string}, count: {type: u64}}}
 topics:
   readings: {name: readings, partitions: 1, schema: {value: {type: reading}}}
   alerts: {name: alerts, partitions: 1, schema: {value: {type: reading}}}
   copies: {name: copies, partitions: 1, schema: {value: {type: reading}}}
+  counts: {name: counts, partitions: 1, schema: {value: {type: count}}}
 services:
   projection:
     sources: [{type: topic, id: readings}]
@@ -419,6 +473,33 @@ services:
       assign-key: {cel: value.sensor}
       update-state: {cel: state + 1}
     sinks: [{type: topic, id: alerts}]
+  counted:
+    sources: [{type: topic, id: readings}]
+    states:
+      count: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    transforms: [{operator: filter, cel: "value.temp > 0.0"}]
+    partition:
+      assign-key: {cel: value.sensor}
+      update-state: {cel: state + 1}
+  counted-and-sent:
+    sources: [{type: topic, id: readings}]
+    states:
+      count: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    partition:
+      assign-key: {cel: value.sensor}
+      update-state: {cel: state + 1}
+    sinks: [{type: topic, id: alerts}]
+  windowed:
+    sources: [{type: topic, id: readings}]
+    states:
+      count: {type: keyed-state, properties: {key: {type: string}, value: {type: u64}}}
+    window:
+      tumbling: {duration: 10s}
+      partition:
+        assign-key: {cel: value.sensor}
+        update-state: {cel: state + 1}
+      flush: {cel: "{'sensor': key, 'count': state}"}
+    sinks: [{type: topic, id: counts}]
 "#;
 
     /// `DATAFLOW` bound to a log in a temporary directory (kept while the topology is used).
@@ -446,6 +527,9 @@ services:
             ("two-sinks", false),
             ("sink-chain", false),
             ("keyed", false),
+            ("counted", false),
+            ("counted-and-sent", false),
+            ("windowed", false),
         ];
         assert_eq!(direct, expected.into_iter().collect());
     }
@@ -463,8 +547,22 @@ services:
         assert_eq!(projection("projection"), sensor_and_temp);
         // Ending in a filter, the value goes on; `value` itself is all of it; an expression
         // off the compiled path reads all it names.
-        for whole in ["filter-last", "interpreted", "flat", "two-sinks", "keyed"] {
+        for whole in ["filter-last", "interpreted", "flat", "two-sinks", "keyed", "counted-and-sent"] {
             assert!(projection(whole).is_whole(), "{whole}");
         }
+    }
+
+    #[test]
+    fn a_keyed_stage_that_sends_on_no_record_as_it_is_reads_only_what_its_steps_read() {
+        let (_dir, topology) = bound();
+        let projection = |name: &str| {
+            let service = topology.services.iter().find(|s| s.name == name).unwrap();
+            service.sources[0].projection.clone()
+        };
+        let mut sensor = Projection::nothing();
+        sensor.add_path(&["sensor"]);
+        assert_eq!(projection("windowed"), sensor);
+        sensor.add_path(&["temp"]);
+        assert_eq!(projection("counted"), sensor);
     }
 }

@@ -448,10 +448,15 @@ impl Worker {
                     let src = &s.sources[source as usize];
                     let origin = Origin { source, partition: partition.id(), offset: record.offset };
                     let key = record.key.map(Bytes::copy_from_slice);
-                    match flow::decode(record.value, *converter, value_type) {
-                        Ok(value) => {
-                            let flow =
-                                Flow { key, value, timestamp: record.timestamp, origin, projected: false };
+                    let decoded = match src.decoder.as_ref().and_then(|d| d.decode(record.value)) {
+                        Some(projected) => Ok((projected, true)),
+                        None => {
+                            flow::decode(record.value, *converter, value_type).map(|whole| (whole, false))
+                        }
+                    };
+                    match decoded {
+                        Ok((value, projected)) => {
+                            let flow = Flow { key, value, timestamp: record.timestamp, origin, projected };
                             if together {
                                 run.push(flow);
                                 if run.len() >= MAX_RUN {
@@ -933,7 +938,7 @@ impl Worker {
                 let previous = if slot.value.is_null() { &update.initial } else { &slot.value };
                 match call_state_emit(&emit.logic, &flow, &key_value, &new, previous) {
                     Ok(Value::Null) => emitted = false,
-                    Ok(value) => flow.value = value,
+                    Ok(value) => flow.replace_value(value),
                     Err(reason) => {
                         self.dead_letter(topology, s, &emit.origin, &reason, flow);
                         return Ok(());
@@ -998,7 +1003,7 @@ impl Worker {
         mut flow: Flow,
     ) {
         if flow.projected {
-            flow.value = self.whole_value(service, &flow);
+            flow.value = self.whole_value(topology, service, &flow);
         }
         let source = service.sources.get(flow.origin.source as usize).map_or(("topic", ""), |s| s.named());
         let failure = flow::Failure { service: &service.name, operator, reason, source };
@@ -1008,15 +1013,32 @@ impl Worker {
     }
 
     /// The whole value of a record whose value was [projected](Flow::projected) at its
-    /// source: a generator's event is made again from its number.
-    fn whole_value(&mut self, service: &Service, flow: &Flow) -> Value {
+    /// source: a generator's event is made again from its number, a topic's record read
+    /// again from its partition.
+    fn whole_value(&mut self, topology: &Topology, service: &Service, flow: &Flow) -> Value {
         match service.sources.get(flow.origin.source as usize).map(|source| &source.input) {
             Some(Input::Generator(spec)) => {
                 spec.generator.generate(flow.origin.offset, &mut self.event);
                 self.event.to_value()
             }
-            // Only generator sources project their records.
-            _ => flow.value.clone(),
+            Some(Input::Topic { topic, converter, value_type, .. }) => {
+                let origin = flow.origin;
+                let reread = topology.topic(*topic).topic.partition(origin.partition).and_then(|partition| {
+                    partition.read(origin.offset, 1).map(|batches| {
+                        batches.iter().flat_map(|batch| batch.records()).find_map(|record| {
+                            (record.offset == origin.offset)
+                                .then(|| flow::decode(record.value, *converter, value_type).ok())
+                                .flatten()
+                        })
+                    })
+                });
+                match reread {
+                    Ok(Some(whole)) => whole,
+                    // Removed by retention since: the parts that were read.
+                    _ => flow.value.clone(),
+                }
+            }
+            None => flow.value.clone(),
         }
     }
 
@@ -1174,9 +1196,12 @@ impl Worker {
         s: &Service,
         watermark: i64,
         missed: &[Bounds],
-        flow: Flow,
+        mut flow: Flow,
     ) {
         let Some(late) = topology.late_records else { return };
+        if flow.projected {
+            flow.value = self.whole_value(topology, s, &flow);
+        }
         let (source_field, source_name) =
             s.sources.get(flow.origin.source as usize).map_or(("topic", ""), |source| source.named());
         let mut body = serde_json::json!({

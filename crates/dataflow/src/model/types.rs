@@ -97,7 +97,7 @@ impl Primitive {
     }
 
     /// Whether `value` is of this type.
-    fn fits(self, value: &Value) -> bool {
+    pub fn fits(self, value: &Value) -> bool {
         match self {
             Primitive::String => value.is_string(),
             Primitive::Bool => value.is_boolean(),
@@ -223,7 +223,7 @@ impl TypeDef {
     }
 
     /// Whether `value` is of this type: [`TypeDef::check`] without the explanation.
-    pub(crate) fn matches(&self, value: &Value) -> bool {
+    pub fn matches(&self, value: &Value) -> bool {
         match (self, value) {
             (TypeDef::Primitive(primitive), value) => primitive.fits(value),
             (TypeDef::Object(properties), Value::Object(fields)) => properties
