@@ -534,13 +534,16 @@ services:
         assert_eq!(direct, expected.into_iter().collect());
     }
 
+    /// What the first source of service `name` reads.
+    fn projection_of(topology: &Topology, name: &str) -> Projection {
+        let service = topology.services.iter().find(|s| s.name == name).unwrap();
+        service.sources[0].projection.clone()
+    }
+
     #[test]
     fn a_source_reads_what_its_steps_read_up_to_the_first_that_replaces_the_value() {
         let (_dir, topology) = bound();
-        let projection = |name: &str| {
-            let service = topology.services.iter().find(|s| s.name == name).unwrap();
-            service.sources[0].projection.clone()
-        };
+        let projection = |name: &str| projection_of(&topology, name);
         let mut sensor_and_temp = Projection::nothing();
         sensor_and_temp.add_path(&["sensor"]);
         sensor_and_temp.add_path(&["temp"]);
@@ -555,10 +558,7 @@ services:
     #[test]
     fn a_keyed_stage_that_sends_on_no_record_as_it_is_reads_only_what_its_steps_read() {
         let (_dir, topology) = bound();
-        let projection = |name: &str| {
-            let service = topology.services.iter().find(|s| s.name == name).unwrap();
-            service.sources[0].projection.clone()
-        };
+        let projection = |name: &str| projection_of(&topology, name);
         let mut sensor = Projection::nothing();
         sensor.add_path(&["sensor"]);
         assert_eq!(projection("windowed"), sensor);

@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use eddy_engine::Options;
 use eddy_log::{Log, Options as LogOptions};
-use eddy_state::StateStore;
 use eddy_types::Record;
 use serde_json::{Value, json};
 
@@ -34,14 +33,7 @@ services:
 "#;
 
 fn read_all(dir: &Path, topic: &str) -> Vec<Value> {
-    let log = Log::open(dir.join("log"), LogOptions::default()).unwrap();
-    let mut out = Vec::new();
-    for p in log.topic(topic).unwrap().partitions().unwrap() {
-        for batch in p.read(0, usize::MAX).unwrap() {
-            out.extend(batch.records().map(|r| serde_json::from_slice::<Value>(r.value).unwrap()));
-        }
-    }
-    out
+    common::values(dir, topic).iter().map(|text| serde_json::from_str(text).unwrap()).collect()
 }
 
 #[test]
@@ -63,15 +55,11 @@ fn a_record_decoded_in_part_fails_whole_after_a_re_partition() {
         }
     }
     let (_, plan) = eddy_dataflow::parse(DATAFLOW, "projected.yaml").unwrap();
-    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-    let store = Arc::new(StateStore::open(&dir.path().join("state")).unwrap());
-    let options = Options {
-        workers: 2,
-        until_idle: true,
-        commit_interval: Some(Duration::from_millis(20)),
-        ..Options::default()
-    };
-    let summary = eddy_engine::start(&plan, log, Arc::clone(&store), &options).unwrap().wait().unwrap();
+    let (log, store) = common::open(dir.path());
+    let summary = eddy_engine::start(&plan, log, Arc::clone(&store), &common::options(2, true))
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(summary.records_read, 300);
 
     let failed: Vec<&Value> = values.iter().filter(|v| v["temp"] == json!(0)).collect();
