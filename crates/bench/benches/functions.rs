@@ -5,15 +5,21 @@
 //! interval.
 //!
 //! Each iteration runs the module to idle over `MESSAGES` records in a fresh data directory
-//! (the records are produced in the setup, not timed), so the time includes start-up and the
-//! final commit.
+//! whose log and state store are opened in the setup with the records produced (not timed):
+//! the time is the runtime's, from its start (recovery, loading the component) to its final
+//! commit.
 //!
 //! Over HTTP (`remote-functions`): a minimal endpoint in Rust (hyper, HTTP/1.1) serves the
 //! counter with the Statefun request-reply protocol; Eddy runs a module whose ingress sends
 //! `REMOTE_MESSAGES` messages over `IDS` ids to it through the endpoint client (batches per
 //! address, the state handshake, state shipped with each request, exactly-once epochs). The
-//! same endpoint is also called directly, without Eddy, one message per request with
-//! `IN_FLIGHT` requests in flight: what the endpoint itself can do.
+//! same endpoint is also called directly, without Eddy, with `IN_FLIGHT` requests in flight:
+//! one message per request, and as many per request as Eddy sent on average — what the
+//! endpoint itself can do with the requests Eddy makes.
+//!
+//! After each embedded bench, one more run prints the process's CPU time over it (user +
+//! system, all threads: the runtime loop, the committer, the store's workers), so that a
+//! figure per core can be given beside the wall-clock one.
 //!
 //! `cargo bench -p eddy-bench --bench functions`
 
@@ -45,8 +51,8 @@ use hyper_util::rt::TokioIo;
 use prost::Message;
 use tokio::net::TcpListener;
 
-const MESSAGES: u64 = 200_000;
-const REMOTE_MESSAGES: u64 = 50_000;
+const MESSAGES: u64 = 1_000_000;
+const REMOTE_MESSAGES: u64 = 200_000;
 const IDS: u64 = 1_000;
 /// Requests in flight when the endpoint is called directly.
 const IN_FLIGHT: usize = 64;
@@ -77,7 +83,22 @@ impl Function for Counter {
     }
 }
 
-fn prepared(messages: u64) -> tempfile::TempDir {
+/// A data directory with its log and state store open.
+struct Prepared {
+    log: Arc<Log>,
+    store: Arc<StateStore>,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh data directory whose topic `hits` holds `messages` records over [`IDS`] ids.
+fn prepared(messages: u64) -> Prepared {
+    let dir = produced(messages);
+    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
+    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+    Prepared { log, store, _dir: dir }
+}
+
+fn produced(messages: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     let log = Log::open(dir.path().join("log"), LogOptions::default()).expect("log");
     let topic = log
@@ -100,18 +121,19 @@ fn prepared(messages: u64) -> tempfile::TempDir {
     dir
 }
 
-fn run_wasm(dir: &tempfile::TempDir, module: &Module, cache: &std::path::Path) {
-    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
-    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+/// Runs `module` with its components to idle; gives `prepared` back, to be dropped untimed.
+fn run_wasm(prepared: Prepared, module: &Module, cache: &std::path::Path) -> Prepared {
+    let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
     let mut options = Options { until_idle: true, ..Options::default() };
     options.wasm.cache_dir = Some(cache.to_owned());
     let summary = eddy_functions::start(module, log, store, options).expect("start").wait().expect("run");
     assert_eq!(summary.messages, MESSAGES);
+    prepared
 }
 
-fn run(dir: &tempfile::TempDir, module: &Module) {
-    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
-    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+/// Runs `module` with the native counter to idle; gives `prepared` back, to be dropped untimed.
+fn run(prepared: Prepared, module: &Module) -> Prepared {
+    let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
     let options = Options { until_idle: true, ..Options::default() };
     let functions = NativeFunctions::new().with("bench/counter".parse().expect("type"), Counter);
     let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
@@ -119,6 +141,7 @@ fn run(dir: &tempfile::TempDir, module: &Module) {
         .wait()
         .expect("run");
     assert_eq!(summary.messages, MESSAGES);
+    prepared
 }
 
 /// Serves the counter at `http://<address>/<function>` until the runtime stops.
@@ -174,21 +197,21 @@ spec:
     Module::parse("module.yaml", &text).expect("module")
 }
 
-fn through_eddy(dir: &tempfile::TempDir, module: &Module) {
-    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
-    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+fn through_eddy(prepared: Prepared, module: &Module) -> Prepared {
+    let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
     let options = Options { until_idle: true, ..Options::default() };
     let summary = eddy_functions::start(module, log, store, options).expect("start").wait().expect("run");
     assert_eq!(summary.messages, REMOTE_MESSAGES);
     REQUESTS.store(summary.requests, std::sync::atomic::Ordering::Relaxed);
+    prepared
 }
 
 /// Requests the last run through Eddy sent (handshakes included).
 static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// One request per message, with the state the counter declares, as Eddy would send once
-/// the handshake is done.
-fn request(n: u64) -> ToFunction {
+/// Request `n`, of `messages` messages for one id, with the state the counter declares, as
+/// Eddy would send once the handshake is done.
+fn request(n: u64, messages: usize) -> ToFunction {
     let typed =
         |typename: &str, value: Vec<u8>| ProtoValue { typename: typename.to_owned(), has_value: true, value };
     ToFunction {
@@ -205,25 +228,31 @@ fn request(n: u64) -> ToFunction {
                     TypedValue::long(7).value.expect("a value").to_vec(),
                 )),
             }],
-            invocations: vec![Invocation {
-                caller: None,
-                argument: Some(typed(
-                    "io.statefun.types/string",
-                    TypedValue::string("hit").value.expect("a value").to_vec(),
-                )),
-            }],
+            invocations: vec![
+                Invocation {
+                    caller: None,
+                    argument: Some(typed(
+                        "io.statefun.types/string",
+                        TypedValue::string("hit").value.expect("a value").to_vec(),
+                    )),
+                };
+                messages
+            ],
         })),
     }
 }
 
-async fn directly(client: Arc<FunctionClient>, url: Arc<str>) {
+/// Sends `REMOTE_MESSAGES` messages straight to the endpoint, `per_request` in each request,
+/// [`IN_FLIGHT`] requests at a time.
+async fn directly(client: Arc<FunctionClient>, url: Arc<str>, per_request: usize) {
+    let requests = REMOTE_MESSAGES / per_request as u64;
     let mut tasks = tokio::task::JoinSet::new();
     for lane in 0..IN_FLIGHT as u64 {
         let (client, url) = (Arc::clone(&client), Arc::clone(&url));
         tasks.spawn(async move {
             let mut n = lane;
-            while n < REMOTE_MESSAGES {
-                client.call(&url, &request(n)).await.expect("a reply");
+            while n < requests {
+                client.call(&url, &request(n, per_request)).await.expect("a reply");
                 n += IN_FLIGHT as u64;
             }
         });
@@ -244,7 +273,7 @@ fn remote(c: &mut Criterion) {
     group.bench_function("rust-endpoint-through-eddy", |b| {
         b.iter_batched(
             || prepared(REMOTE_MESSAGES),
-            |dir| through_eddy(&dir, &module),
+            |prepared| through_eddy(prepared, &module),
             BatchSize::PerIteration,
         )
     });
@@ -253,7 +282,12 @@ fn remote(c: &mut Criterion) {
     let client = Arc::new(FunctionClient::new(Default::default()));
     let url: Arc<str> = format!("http://{address}/counter").into();
     group.bench_function("rust-endpoint-directly", |b| {
-        b.iter(|| runtime.block_on(directly(Arc::clone(&client), Arc::clone(&url))))
+        b.iter(|| runtime.block_on(directly(Arc::clone(&client), Arc::clone(&url), 1)))
+    });
+    // The endpoint again, with requests as large as those Eddy sent on average.
+    let per_request = (REMOTE_MESSAGES / requests.max(1)).max(1) as usize;
+    group.bench_function(format!("rust-endpoint-directly-{per_request}-per-request"), |b| {
+        b.iter(|| runtime.block_on(directly(Arc::clone(&client), Arc::clone(&url), per_request)))
     });
     group.finish();
 }
@@ -264,8 +298,9 @@ fn functions(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(MESSAGES));
     group.bench_function("native-counter", |b| {
-        b.iter_batched(|| prepared(MESSAGES), |dir| run(&dir, &module), BatchSize::PerIteration)
+        b.iter_batched(|| prepared(MESSAGES), |prepared| run(prepared, &module), BatchSize::PerIteration)
     });
+    report_cpu("native-counter", |prepared| run(prepared, &module));
     let counter = eddy_test_guests::component("fn-counter");
     let wasm_module = format!(
         "kind: io.eddy.endpoints.v1/wasm\nspec:\n  functions: bench/counter\n  component: {}\n---\n{MODULE}",
@@ -276,11 +311,39 @@ fn functions(c: &mut Criterion) {
     group.bench_function("wasm-counter", |b| {
         b.iter_batched(
             || prepared(MESSAGES),
-            |dir| run_wasm(&dir, &wasm_module, cache.path()),
+            |prepared| run_wasm(prepared, &wasm_module, cache.path()),
             BatchSize::PerIteration,
         )
     });
+    report_cpu("wasm-counter", |prepared| run_wasm(prepared, &wasm_module, cache.path()));
     group.finish();
+}
+
+/// CPU time the process has used, user and system, over all its threads (Linux: from
+/// `/proc/self/stat`, in the kernel's fixed 100 Hz ticks).
+fn cpu_time() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split_whitespace().collect();
+    let ticks = |field: usize| fields[field].parse::<u64>().expect("clock ticks");
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Runs `run` once more and prints its wall-clock and CPU rates.
+fn report_cpu(name: &str, run: impl FnOnce(Prepared) -> Prepared) {
+    let prepared = prepared(MESSAGES);
+    let (cpu, wall) = (cpu_time(), std::time::Instant::now());
+    let prepared = run(prepared);
+    let (cpu, wall) = (cpu_time() - cpu, wall.elapsed());
+    drop(prepared);
+    let rate = |time: std::time::Duration| MESSAGES as f64 / time.as_secs_f64();
+    eprintln!(
+        "{name}: {MESSAGES} messages in {wall:.2?} ({:.0} k/s), CPU {cpu:.2?} ({:.0} k messages per CPU second, {:.2} cores busy)",
+        rate(wall) / 1e3,
+        rate(cpu) / 1e3,
+        cpu.as_secs_f64() / wall.as_secs_f64()
+    );
 }
 
 criterion_group!(benches, functions, remote);

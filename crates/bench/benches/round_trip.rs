@@ -6,12 +6,16 @@
 //! counter), under exactly-once epochs at the default 100 ms commit interval: messages
 //! between functions do not wait for a commit; only what leaves Eddy does.
 //!
+//! After the criterion group, one more run notes when each reply reaches `bench/ping` and
+//! prints the round trips' p50, p99 and largest latency.
+//!
 //! `cargo bench -p eddy-bench --bench round_trip`
 
 #![allow(missing_docs)]
 
 use eddy_bench as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use eddy_functions::Options;
@@ -43,6 +47,8 @@ fn counter_state() -> Vec<StateSpec> {
 /// Counts the replies it gets and sends the next ping until `ROUND_TRIPS`.
 struct Ping {
     pong: FunctionType,
+    /// When each message reached it: the start message, then each reply.
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl Function for Ping {
@@ -51,6 +57,7 @@ impl Function for Ping {
     }
 
     fn invoke(&self, context: &mut Context<'_>, _message: TypedValue) -> Result<(), String> {
+        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push(Instant::now());
         let trips = context.get("trips").and_then(|value| value.as_long().ok()).unwrap_or(0);
         let is_reply = context.caller().is_some();
         let trips = if is_reply { trips + 1 } else { trips };
@@ -94,20 +101,37 @@ fn prepared() -> tempfile::TempDir {
     dir
 }
 
-fn run(dir: &tempfile::TempDir, module: &Module) {
+/// Runs the round trips; gives the times at which messages reached `bench/ping`.
+fn run(dir: &tempfile::TempDir, module: &Module) -> Vec<Instant> {
     let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
     let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
     let options = Options { until_idle: true, ..Options::default() };
     let pong: FunctionType = "bench/pong".parse().expect("type");
-    let functions = NativeFunctions::new()
-        .with("bench/ping".parse().expect("type"), Ping { pong: pong.clone() })
-        .with(pong, Pong);
+    let arrivals = Arc::new(Mutex::new(Vec::with_capacity(ROUND_TRIPS as usize + 1)));
+    let ping = Ping { pong: pong.clone(), arrivals: Arc::clone(&arrivals) };
+    let functions = NativeFunctions::new().with("bench/ping".parse().expect("type"), ping).with(pong, Pong);
     let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
         .expect("start")
         .wait()
         .expect("run");
     // The start message, then a ping and its reply per round trip.
     assert_eq!(summary.messages, 2 * ROUND_TRIPS + 1, "{summary:?}");
+    std::mem::take(&mut *arrivals.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Prints the round trips' latency percentiles over one run.
+fn report_latency(module: &Module) {
+    let arrivals = run(&prepared(), module);
+    let mut trips: Vec<Duration> = arrivals.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    trips.sort_unstable();
+    let at = |quantile: f64| trips[((trips.len() - 1) as f64 * quantile).round() as usize];
+    eprintln!(
+        "round trips: {} measured, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        trips.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
 }
 
 fn round_trip(c: &mut Criterion) {
@@ -119,6 +143,7 @@ fn round_trip(c: &mut Criterion) {
         b.iter_batched(prepared, |dir| run(&dir, &module), BatchSize::PerIteration)
     });
     group.finish();
+    report_latency(&module);
 }
 
 criterion_group!(benches, round_trip);

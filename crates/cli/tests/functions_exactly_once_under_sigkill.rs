@@ -1,6 +1,8 @@
 //! A Stateful Functions module, exactly once: `eddy run module.yaml` drives the Python SDK's
 //! greeter (`crates/statefun/tests/python/functions.py`) over HTTP and is killed with SIGKILL
-//! at random moments (seeded) while the endpoint keeps running. After every kill the greetings
+//! at random moments (seeded) while the endpoint keeps running. The visits arrive in rounds,
+//! one before each run, so that every run has work of its own to be killed in, however fast
+//! the ones before it went. After every kill the greetings
 //! and the visit counts come from the same committed epochs; in the end every greeting is on
 //! the egress topic exactly once, in order per user, and every count is exact.
 
@@ -46,12 +48,16 @@ fn string_value(text: &str) -> Vec<u8> {
     bytes
 }
 
-/// Writes the visits to the ingress topic, every user's in order, users interleaved.
-fn produce_visits(eddy: &Eddy) {
+/// Writes round `round` of `rounds` of the visits to the ingress topic (creating it with the
+/// first), every user's in order, users interleaved.
+fn produce_visits(eddy: &Eddy, round: usize, rounds: usize) {
     let log = Log::open(eddy.data_dir().join("log"), Options::default()).unwrap();
-    let topic =
-        log.create_topic(&TopicName::new("visits").unwrap(), TopicConfig::with_partitions(4)).unwrap();
-    for _ in 0..VISITS {
+    let name = TopicName::new("visits").unwrap();
+    let topic = match round {
+        0 => log.create_topic(&name, TopicConfig::with_partitions(4)).unwrap(),
+        _ => log.topic(name.as_str()).unwrap(),
+    };
+    for _ in VISITS * round / rounds..VISITS * (round + 1) / rounds {
         for index in 0..USERS {
             let key = user(index);
             let partition = topic.partition(partition_for_key(key.as_bytes(), 4)).unwrap();
@@ -140,12 +146,14 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
     )
     .unwrap();
     let module = module.to_str().unwrap().to_owned();
-    produce_visits(&eddy);
     let total = USERS * VISITS;
+    // One round of visits before each killed run and one before the last run.
+    let rounds = KILLS + 1;
 
     let mut rng = Rng(SEED);
     let mut progress = Vec::with_capacity(KILLS);
     for kill in 0..KILLS {
+        produce_visits(&eddy, kill, rounds);
         let mut run = eddy
             .command(&["run", &module, "--commit-interval", "20ms"])
             .stdout(Stdio::null())
@@ -171,6 +179,7 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
     let mid_stream = progress.iter().filter(|&&done| done > 0 && done < total).count();
     assert!(mid_stream >= KILLS / 2, "most kills must land mid-stream: {progress:?}");
 
+    produce_visits(&eddy, KILLS, rounds);
     eddy.ok(&["run", &module, "--until-idle", "--commit-interval", "20ms"]);
     assert_eq!(check_committed_epoch(&eddy, KILLS), total, "every greeting exactly once");
     let counts = counts(&eddy);

@@ -16,6 +16,14 @@ pub type InvokeError = Box<dyn std::error::Error + Send + Sync>;
 /// The reply to one request, once it comes.
 pub type Reply = Pin<Box<dyn Future<Output = Result<FromFunction, InvokeError>> + Send>>;
 
+/// How a request is answered: at once, by a function embedded in the process, or later.
+pub enum Call {
+    /// The reply, computed on the calling thread.
+    Now(Result<FromFunction, InvokeError>),
+    /// The reply once it comes (a remote function).
+    Later(Reply),
+}
+
 /// Runs function batches: one `ToFunction` in, one `FromFunction` out.
 ///
 /// The runtime keeps at most one request in flight per address and many addresses in flight
@@ -23,6 +31,13 @@ pub type Reply = Pin<Box<dyn Future<Output = Result<FromFunction, InvokeError>> 
 pub trait Functions: Send + Sync + 'static {
     /// Sends `request` and resolves to the reply.
     fn invoke(&self, request: ToFunction) -> Reply;
+
+    /// Runs `request` on the calling thread when a function embedded in the process serves
+    /// it ([`Call::Now`]), else sends it ([`Call::Later`], the default). The runtime applies
+    /// a reply given at once on its own loop, without a task or a wake-up in between.
+    fn call(&self, request: ToFunction) -> Call {
+        Call::Later(self.invoke(request))
+    }
 
     /// The most messages one batch for `function_type` may hold (`maxNumBatchRequests`).
     fn max_batch(&self, function_type: &FunctionType) -> usize;

@@ -57,7 +57,7 @@ mod timers;
 pub mod wasm;
 
 pub use error::{Error, Result};
-pub use functions::{Functions, InvokeError, Reply};
+pub use functions::{Call, Functions, InvokeError, Reply};
 pub use handle::Handle;
 pub use runtime::{DEAD_LETTER_TOPIC, Options, RunSummary, Running, start, start_with};
 

@@ -44,7 +44,7 @@ use eddy_statefun::proto::reqreply::{FromFunction, ToFunction};
 use eddy_statefun::state_spec::StateSpec;
 use eddy_statefun::{Address, FunctionType, RemoteFunctions, TypeName, TypedValue};
 
-use crate::functions::{Functions, InvokeError, Reply, invoke_remote, target_type};
+use crate::functions::{Call, Functions, InvokeError, Reply, invoke_remote, target_type};
 
 /// A stateful function in Rust.
 pub trait Function: Send + Sync + 'static {
@@ -64,6 +64,9 @@ pub struct Context<'a> {
     address: &'a Address,
     caller: Option<Address>,
     states: &'a mut HashMap<String, Option<TypedValue>>,
+    /// The states set or deleted in this batch, each once: their mutations are built when
+    /// the batch ends, from their last value.
+    changed: &'a mut Vec<String>,
     response: &'a mut InvocationResponse,
 }
 
@@ -94,17 +97,15 @@ impl Context<'_> {
     }
 
     fn mutate(&mut self, state: &str, value: Option<TypedValue>) {
-        let (mutation_type, state_value) = match &value {
-            Some(value) => (MutationType::Modify, Some(value.to_proto())),
-            None => (MutationType::Delete, None),
-        };
-        self.response.state_mutations.retain(|mutation| mutation.state_name != state);
-        self.response.state_mutations.push(PersistedValueMutation {
-            mutation_type: mutation_type as i32,
-            state_name: state.to_owned(),
-            state_value,
-        });
-        self.states.insert(state.to_owned(), value);
+        if !self.changed.iter().any(|name| name == state) {
+            self.changed.push(state.to_owned());
+        }
+        match self.states.get_mut(state) {
+            Some(cell) => *cell = value,
+            None => {
+                self.states.insert(state.to_owned(), value);
+            }
+        }
     }
 
     /// Sends `value` to `target` (itself included).
@@ -204,6 +205,7 @@ impl NativeFunctions {
             });
         }
         let mut response = InvocationResponse::default();
+        let mut changed = Vec::new();
         for invocation in batch.invocations {
             let caller = invocation
                 .caller
@@ -213,23 +215,44 @@ impl NativeFunctions {
                 .map_err(|error| format!("the caller: {error}"))?;
             let argument =
                 invocation.argument.map(TypedValue::from_proto).ok_or("an invocation without argument")?;
-            let mut context =
-                Context { address: &address, caller, states: &mut states, response: &mut response };
+            let mut context = Context {
+                address: &address,
+                caller,
+                states: &mut states,
+                changed: &mut changed,
+                response: &mut response,
+            };
             function.invoke(&mut context, argument).map_err(|reason| format!("{address}: {reason}"))?;
         }
+        response.state_mutations = changed
+            .into_iter()
+            .map(|name| {
+                let value = states.get(&name).and_then(Option::as_ref);
+                let mutation_type = if value.is_some() { MutationType::Modify } else { MutationType::Delete };
+                PersistedValueMutation {
+                    mutation_type: mutation_type as i32,
+                    state_value: value.map(TypedValue::to_proto),
+                    state_name: name,
+                }
+            })
+            .collect();
         Ok(FromFunction { response: Some(Response::InvocationResult(response)) })
     }
 }
 
 impl Functions for NativeFunctions {
     fn invoke(&self, request: ToFunction) -> Reply {
+        match self.call(request) {
+            Call::Now(reply) => Box::pin(std::future::ready(reply)),
+            Call::Later(reply) => reply,
+        }
+    }
+
+    fn call(&self, request: ToFunction) -> Call {
         let function_type = target_type(&request);
         match function_type.as_ref().and_then(|function_type| self.functions.get(function_type)) {
-            Some(function) => {
-                let reply = Self::run(function.as_ref(), request);
-                Box::pin(std::future::ready(reply))
-            }
-            None => invoke_remote(self.remote.as_ref(), function_type, request),
+            Some(function) => Call::Now(Self::run(function.as_ref(), request)),
+            None => Call::Later(invoke_remote(self.remote.as_ref(), function_type, request)),
         }
     }
 

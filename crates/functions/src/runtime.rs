@@ -20,7 +20,7 @@
 //! past every record read. A restart thus resends the batches that were in flight (the
 //! endpoint may see one twice; its effects are applied once) and reads on from the positions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -43,7 +43,7 @@ use tokio::time::Instant;
 
 use crate::committer::{Committed, Committer, EpochWrites, StateWrite, ToCommitter};
 use crate::egress::{EgressRecord, Egresses};
-use crate::functions::{Functions, InvokeError};
+use crate::functions::{Call, Functions, InvokeError};
 use crate::handle::Handle;
 use crate::ingress::{self, IngressPartition};
 use crate::playground::Replies;
@@ -63,6 +63,10 @@ pub const DEAD_LETTER_TOPIC: &str = "statefun.dead-letter";
 /// How ingress partitions are polled when they have nothing new.
 const IDLE_POLL: Duration = Duration::from_millis(5);
 
+/// Replies of embedded functions applied at most in one turn of the loop, so that messages
+/// in a cycle between embedded functions never hold back epochs, timers or shutdown.
+const READY_PER_TURN: usize = 4096;
+
 /// How a module runs.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -78,7 +82,8 @@ pub struct Options {
     pub read_bytes: usize,
     /// Messages queued for functions (in calls in flight or waiting), over all addresses, at
     /// most before ingress reading pauses (default 16,384): ingress records are read about as
-    /// fast as functions take them, so the queues an epoch commits stay short.
+    /// fast as functions take them, so the queues an epoch commits stay short. Reading resumes
+    /// once half of them are taken, so that each read is a large one.
     pub max_queued: usize,
     /// How [`start`] runs the module's WebAssembly functions: the compilation cache, fuel and
     /// memory per call (default: no cache, `eddy_wasm::Options`' limits).
@@ -306,6 +311,9 @@ struct Runtime {
     egresses: Egresses,
     egress: Vec<EgressRecord>,
     calls: JoinSet<CallResult>,
+    /// Replies of embedded functions, computed when their batch was dispatched, to apply in
+    /// order on this loop.
+    ready: VecDeque<CallResult>,
     to_committer: mpsc::Sender<ToCommitter>,
     acks: UnboundedReceiver<Result<Committed>>,
     shutdown: Arc<Shutdown>,
@@ -359,6 +367,7 @@ impl Runtime {
             egresses: Egresses::new(&parts.module),
             egress: Vec::new(),
             calls: JoinSet::new(),
+            ready: VecDeque::new(),
             to_committer: parts.to_committer,
             acks: parts.acks,
             shutdown: parts.shutdown,
@@ -384,11 +393,14 @@ impl Runtime {
         loop {
             stopping |= self.shutdown.requested();
             let mut more_input = false;
+            if !final_sent {
+                self.apply_ready()?;
+            }
             if !stopping {
                 self.fire_due_timers()?;
                 if !self.invocations.is_back_pressured()
-                    && self.calls.len() < self.options.max_in_flight
-                    && self.queued < self.options.max_queued
+                    && self.calls.len() + self.ready.len() < self.options.max_in_flight
+                    && self.queued <= self.options.max_queued / 2
                 {
                     more_input = self.read_ingress()?;
                 }
@@ -404,7 +416,8 @@ impl Runtime {
                 final_sent = stopping;
                 next_epoch = now + interval;
             }
-            let wake = if more_input { now } else { self.next_wake(now, next_epoch) };
+            let busy = more_input || (!final_sent && !self.ready.is_empty());
+            let wake = if busy { now } else { self.next_wake(now, next_epoch) };
             tokio::select! {
                 biased;
                 ack = self.acks.recv() => {
@@ -445,6 +458,7 @@ impl Runtime {
 
     fn is_idle(&self) -> bool {
         self.calls.is_empty()
+            && self.ready.is_empty()
             && self.invocations.is_idle()
             && self.ingress.iter().all(IngressPartition::caught_up)
             && self.timers.next_due().is_none_or(|due| due > now_millis())
@@ -454,8 +468,8 @@ impl Runtime {
     fn read_ingress(&mut self) -> Result<bool> {
         let mut messages = Vec::new();
         let mut any = false;
-        // At most as many records as calls may still start, so that in-flight stays bounded.
-        let mut budget = self.options.max_in_flight.saturating_sub(self.calls.len()).max(1) as u64;
+        // At most as many records as may still be queued, so that the queues stay bounded.
+        let mut budget = self.options.max_queued.saturating_sub(self.queued).max(1) as u64;
         for partition in &mut self.ingress {
             if budget == 0 {
                 break;
@@ -468,10 +482,39 @@ impl Runtime {
             self.summary.records_skipped += read.skipped;
             any |= read.records > 0;
         }
-        for (address, message) in messages {
-            self.deliver(address, message)?;
-        }
+        self.deliver_read(messages)?;
         Ok(any)
+    }
+
+    /// Delivers the messages of one read: grouped by address (each address's in the order
+    /// read), so that those for one address go in one batch rather than one request each.
+    fn deliver_read(&mut self, messages: Vec<(Address, Message)>) -> Result<()> {
+        let mut groups: Vec<(Address, Vec<Message>)> = Vec::new();
+        let mut group_of: HashMap<Address, usize, foldhash::fast::RandomState> = HashMap::default();
+        for (address, message) in messages {
+            match group_of.get(&address) {
+                Some(&group) => groups[group].1.push(message),
+                None => {
+                    group_of.insert(address.clone(), groups.len());
+                    groups.push((address, vec![message]));
+                }
+            }
+        }
+        drop(group_of);
+        for (target, messages) in groups {
+            if target.function_type == self.reply_type || !self.functions.serves(&target.function_type) {
+                for message in messages {
+                    self.deliver(target.clone(), message)?;
+                }
+                continue;
+            }
+            self.touched.insert(target.clone());
+            self.queued += messages.len();
+            if let Enqueued::Send(batch) = self.invocations.enqueue_all(target, messages) {
+                self.dispatch(batch)?;
+            }
+        }
+        Ok(())
     }
 
     fn fire_due_timers(&mut self) -> Result<()> {
@@ -568,10 +611,24 @@ impl Runtime {
             cache.get(address).and_then(|cells| cells.get(name)).cloned().flatten()
         };
         let request = self.invocations.request(&batch, &view);
-        let functions = Arc::clone(&self.functions);
         self.summary.requests += 1;
         let target = batch.target;
-        self.calls.spawn(async move { (target, functions.invoke(request).await) });
+        match self.functions.call(request) {
+            Call::Now(reply) => self.ready.push_back((target, reply)),
+            Call::Later(reply) => {
+                self.calls.spawn(async move { (target, reply.await) });
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the replies embedded functions gave, oldest first, with the batches they
+    /// dispatch in turn, up to [`READY_PER_TURN`].
+    fn apply_ready(&mut self) -> Result<()> {
+        for _ in 0..READY_PER_TURN {
+            let Some((target, reply)) = self.ready.pop_front() else { break };
+            self.on_reply(target, reply)?;
+        }
         Ok(())
     }
 

@@ -7,9 +7,9 @@
 //! answers the runtime's `ToFunction` with a `FromFunction` without HTTP or protobuf in
 //! between. A request lacking a declared state is answered with the states to register; any
 //! other calls the component's `invoke` once per batch (the batch's messages, the address's
-//! state values) and turns the returned effects into the reply. Calls run inline on the
-//! runtime's threads, each on an instance taken from the function's pool of idle instances
-//! (one per concurrent call, created on demand).
+//! state values) and turns the returned effects into the reply. Calls run on the runtime's
+//! loop ([`crate::functions::Call::Now`]), each on an instance taken from the function's pool
+//! of idle instances (created on demand).
 //!
 //! A call that fails (the component's `err`, a trap, running out of fuel or memory) fails
 //! the request with the component's path and the reason, as a remote function that fails for
@@ -36,7 +36,7 @@ use eddy_statefun::value::typenames;
 use eddy_statefun::{Address, FunctionType, Module, RemoteFunctions, TypeName};
 use eddy_wasm::{DelayedChange, EgressValue, FunctionInstance, Host, StatefulFunction};
 
-use crate::functions::{Functions, InvokeError, Reply, invoke_remote, target_type};
+use crate::functions::{Call, Functions, InvokeError, Reply, invoke_remote, target_type};
 use crate::{Error, Result};
 
 /// Functions run as WebAssembly components, and remote functions for the other types.
@@ -308,10 +308,17 @@ fn to_proto_address(address: &eddy_wasm::Address) -> Result<reqreply::Address, S
 
 impl Functions for WasmFunctions {
     fn invoke(&self, request: ToFunction) -> Reply {
+        match self.call(request) {
+            Call::Now(reply) => Box::pin(std::future::ready(reply)),
+            Call::Later(reply) => reply,
+        }
+    }
+
+    fn call(&self, request: ToFunction) -> Call {
         let function_type = target_type(&request);
         match function_type.as_ref().and_then(|function_type| self.served_for(function_type)) {
-            Some(served) => Box::pin(std::future::ready(served.run(request))),
-            None => invoke_remote(self.remote.as_ref(), function_type, request),
+            Some(served) => Call::Now(served.run(request)),
+            None => Call::Later(invoke_remote(self.remote.as_ref(), function_type, request)),
         }
     }
 

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -32,11 +33,16 @@ pub enum NameError {
 }
 
 /// A typename, `namespace/name`: the name of a value type, an egress or an ingress.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// The text is shared: a clone (every message carries its target's type) costs a reference
+/// count, not a copy.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TypeName {
-    namespace: String,
-    name: String,
+    /// `namespace/name`.
+    whole: Arc<str>,
+    /// Where the last `/` of `whole` is.
+    slash: usize,
 }
 
 impl TypeName {
@@ -52,17 +58,40 @@ impl TypeName {
         if name.is_empty() || name.contains('/') {
             return Err(NameError::EmptyName(whole));
         }
-        Ok(Self { namespace: namespace.to_owned(), name: name.to_owned() })
+        Ok(Self { slash: namespace.len(), whole: whole.into() })
     }
 
     /// The part before the last `/`.
     pub fn namespace(&self) -> &str {
-        &self.namespace
+        &self.whole[..self.slash]
     }
 
     /// The part after the last `/`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.whole[self.slash + 1..]
+    }
+
+    /// The whole typename, `namespace/name`.
+    pub fn as_str(&self) -> &str {
+        &self.whole
+    }
+}
+
+impl fmt::Debug for TypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeName").field("namespace", &self.namespace()).field("name", &self.name()).finish()
+    }
+}
+
+impl Ord for TypeName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.namespace(), self.name()).cmp(&(other.namespace(), other.name()))
+    }
+}
+
+impl PartialOrd for TypeName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -78,7 +107,7 @@ impl FromStr for TypeName {
         if name.is_empty() {
             return Err(NameError::EmptyName(text.to_owned()));
         }
-        Ok(Self { namespace: namespace.to_owned(), name: name.to_owned() })
+        Ok(Self { slash: namespace.len(), whole: text.into() })
     }
 }
 
@@ -92,13 +121,13 @@ impl TryFrom<String> for TypeName {
 
 impl From<TypeName> for String {
     fn from(name: TypeName) -> String {
-        name.to_string()
+        name.as_str().to_owned()
     }
 }
 
 impl fmt::Display for TypeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
+        f.write_str(&self.whole)
     }
 }
 

@@ -33,7 +33,7 @@ pub fn route_record(
     let name = || topic.topic.to_string();
     let key = key.filter(|key| !key.is_empty()).ok_or_else(|| RouteError::MissingKey(name()))?;
     let id = std::str::from_utf8(key).map_err(|_| RouteError::KeyNotUtf8(name()))?;
-    let argument = TypedValue::new(topic.value_type.to_string(), value);
+    let argument = TypedValue::new(topic.value_type.as_str(), value);
     Ok(topic
         .targets
         .iter()

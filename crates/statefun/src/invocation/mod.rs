@@ -154,6 +154,41 @@ impl Invocations {
         Enqueued::Queued { backlog, back_pressure }
     }
 
+    /// Accepts `messages` for `target`, in order: when nothing is in flight for the address,
+    /// the first of them (up to the batch limit) form the batch to send now, and the rest
+    /// wait in its backlog; otherwise they all wait. Messages read together thus travel
+    /// together, where [`enqueue`](Self::enqueue) one by one would send the first alone.
+    /// An empty `messages` changes nothing.
+    pub fn enqueue_all(&mut self, target: Address, messages: Vec<Message>) -> Enqueued {
+        let limit = self.limit(&target.function_type);
+        let generation = self.generation;
+        let queue = self.addresses.entry(target.clone()).or_default();
+        let mut messages = messages.into_iter();
+        if queue.in_flight.is_none() && messages.len() > 0 {
+            let first: Vec<Message> = messages.by_ref().take(limit).collect();
+            queue.backlog.extend(messages);
+            let batch = Batch { target: target.clone(), messages: first };
+            queue.in_flight = Some(batch.clone());
+            queue.generation = generation;
+            if queue.backlog.len() >= limit {
+                self.back_pressured.insert(target);
+            }
+            return Enqueued::Send(batch);
+        }
+        queue.backlog.extend(messages);
+        let backlog = queue.backlog.len();
+        if queue.in_flight.is_none() {
+            // Nothing in flight and nothing given: the address has nothing to keep.
+            self.addresses.remove(&target);
+            return Enqueued::Queued { backlog: 0, back_pressure: false };
+        }
+        let back_pressure = backlog >= limit;
+        if back_pressure {
+            self.back_pressured.insert(target);
+        }
+        Enqueued::Queued { backlog, back_pressure }
+    }
+
     /// The request for `batch`, carrying the registered states of its function type as `state`
     /// holds them.
     pub fn request(&self, batch: &Batch, state: &impl StateView) -> ToFunction {
@@ -166,15 +201,17 @@ impl Invocations {
     /// # Errors
     /// [`ProtocolError`] when the reply breaks the protocol; the batch then stays in flight.
     pub fn complete(&mut self, target: &Address, reply: FromFunction) -> Result<Completion, ProtocolError> {
-        let batch = self
-            .addresses
-            .get(target)
-            .and_then(|queue| queue.in_flight.clone())
-            .ok_or_else(|| ProtocolError::NotInFlight(target.clone()))?;
+        if self.in_flight(target).is_none() {
+            return Err(ProtocolError::NotInFlight(target.clone()));
+        }
         match reply.response {
             None => Err(ProtocolError::EmptyReply { address: target.clone() }),
             Some(from_function::Response::IncompleteInvocationContext(context)) => {
                 self.register(target, &context.missing_values)?;
+                let batch = self
+                    .in_flight(target)
+                    .cloned()
+                    .ok_or_else(|| ProtocolError::NotInFlight(target.clone()))?;
                 Ok(Completion::Resend(batch))
             }
             Some(from_function::Response::InvocationResult(response)) => {

@@ -341,3 +341,32 @@ fn the_backlog_of_an_address_is_readable_in_order() {
     assert_eq!(waiting, [message("b"), message("c")]);
     assert_eq!(invocations.backlog(&address("ex/greeter/bob")).count(), 0);
 }
+
+#[test]
+fn messages_enqueued_together_travel_together_up_to_the_batch_limit() {
+    let mut invocations = Invocations::with_max_batch(3);
+    let target = address("ex/greeter/ann");
+    let all = |names: &[&str]| names.iter().map(|name| message(name)).collect::<Vec<_>>();
+    assert_eq!(
+        invocations.enqueue_all(target.clone(), Vec::new()),
+        Enqueued::Queued { backlog: 0, back_pressure: false }
+    );
+    assert!(invocations.is_idle(), "nothing given, nothing kept");
+    let Enqueued::Send(first) = invocations.enqueue_all(target.clone(), all(&["a", "b", "c", "d"])) else {
+        panic!("nothing was in flight")
+    };
+    assert_eq!(texts(&first), ["a", "b", "c"]);
+    assert_eq!(invocations.backlog_len(&target), 1);
+    assert_eq!(
+        invocations.enqueue_all(target.clone(), all(&["e", "f"])),
+        Enqueued::Queued { backlog: 3, back_pressure: true }
+    );
+    assert!(invocations.is_back_pressured());
+    let Completion::Done { next: Some(next), .. } =
+        invocations.complete(&target, result(InvocationResponse::default())).unwrap()
+    else {
+        panic!("the backlog is next")
+    };
+    assert_eq!(texts(&next), ["d", "e", "f"]);
+    assert!(!invocations.is_back_pressured());
+}
