@@ -1076,15 +1076,22 @@ impl Worker {
             let states = windows.open.entry((end, start)).or_default();
             let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
             let result = update.apply(&mut self.wasm, &flow, &key_value, state);
+            // Only a window in the store needs its changed keys: the next snapshot writes
+            // every key of one that is not.
+            let stored = windows.stored.contains(&(end, start));
             match result {
                 // A component that deletes a key's window state starts it over.
                 Ok(Value::Null) => {
                     *state = update.initial.clone();
-                    windows.dirty.insert(((end, start), key.clone()));
+                    if stored {
+                        windows.dirty.insert(((end, start), key.clone()));
+                    }
                 }
                 Ok(new) => {
                     *state = new;
-                    windows.dirty.insert(((end, start), key.clone()));
+                    if stored {
+                        windows.dirty.insert(((end, start), key.clone()));
+                    }
                 }
                 Err(reason) => {
                     failure = Some(reason);
