@@ -54,7 +54,9 @@ pub(crate) type Bounds = (i64, i64);
 pub(crate) struct Windows {
     /// Open windows, earliest end first: each key's state.
     pub(crate) open: BTreeMap<Bounds, FastMap<Bytes, Value>>,
-    /// Window states changed since the last snapshot.
+    /// Window states changed since the last snapshot. Only those of windows in `stored`
+    /// matter (the snapshot writes every key of a window that is not), so a keyed update of
+    /// a tumbling or sliding window marks only those.
     pub(crate) dirty: FastSet<(Bounds, Bytes)>,
     /// Window states of closed windows, to delete at the next snapshot.
     pub(crate) closed: Vec<(Bounds, Bytes)>,
