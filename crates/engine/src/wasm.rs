@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use eddy_dataflow::{Logic, OperatorKind as StepKind, Plan, WasmSource};
-use eddy_wasm::{CallError, Entry, Host, Operator, OperatorKind, Output, Pool, State, StateError};
+use eddy_wasm::{Batch, CallError, Entry, Host, Operator, OperatorKind, Output, Pool, State, StateError};
 use serde_json::Value;
 
 use crate::flow::Flow;
@@ -122,11 +122,14 @@ pub(crate) struct Instances {
     components: std::sync::Arc<Components>,
     /// By operator, then component path: a lookup per record borrows the path.
     pools: HashMap<OperatorKind, HashMap<String, Pool<KeyState>>>,
+    /// The records of the last batch call; cleared and filled again by the next, so its
+    /// buffers are allocated once.
+    batch: Batch,
 }
 
 impl Instances {
     pub(crate) fn new(components: std::sync::Arc<Components>) -> Instances {
-        Instances { components, pools: HashMap::new() }
+        Instances { components, pools: HashMap::new(), batch: Batch::new() }
     }
 
     fn pool(&mut self, path: &str, kind: OperatorKind) -> std::result::Result<&mut Pool<KeyState>, String> {
@@ -165,8 +168,8 @@ impl Instances {
     /// Runs the stateless component at `path` as `kind` on `flows`, in one call of its batch
     /// export when it has one: one result per flow, in order, each as [`Instances::call`]
     /// gives it. A failure of the whole call (a trap, fuel or memory running out, a wrong
-    /// number of results) is not charged to every record: the records are run again one by
-    /// one, so only the one that caused it fails.
+    /// number of results) or a malformed result is not charged to every record: the records
+    /// are run again one by one, so only the one that caused it fails.
     pub(crate) fn call_batch(
         &mut self,
         path: &str,
@@ -176,18 +179,27 @@ impl Instances {
         let one_by_one = |instances: &mut Instances| -> Vec<std::result::Result<Value, String>> {
             flows.iter().map(|flow| instances.call(path, kind, flow, None)).collect()
         };
-        let batched = flows.len() > 1 && self.pool(path, kind).is_ok_and(|pool| pool.operator().has_batch());
-        if !batched {
+        if flows.len() <= 1 {
             return one_by_one(self);
         }
-        let records: Option<Vec<eddy_wasm::Record>> = flows.iter().map(|flow| record(flow).ok()).collect();
-        let (Some(records), Ok(pool)) = (records, self.pool(path, kind)) else {
-            return one_by_one(self);
+        let mut batch = std::mem::take(&mut self.batch);
+        let results = match self.pool(path, kind) {
+            Ok(pool) if pool.operator().has_batch() => {
+                batch.clear();
+                // Each value is encoded straight into the batch's buffer.
+                let encoded = flows.iter().all(|flow| {
+                    let encode = |bytes: &mut Vec<u8>| serde_json::to_writer(bytes, &flow.value);
+                    batch.push_encoded(flow.key.as_deref(), flow.timestamp, encode).is_ok()
+                });
+                if encoded { pool.call_batch(&mut batch) } else { Vec::new() }
+            }
+            _ => Vec::new(),
         };
-        let results = pool.call_batch(records);
-        if results
-            .iter()
-            .any(|result| matches!(result, Err(error) if !matches!(error, CallError::Returned(_))))
+        self.batch = batch;
+        if results.len() != flows.len()
+            || results
+                .iter()
+                .any(|result| matches!(result, Err(error) if !matches!(error, CallError::Returned(_))))
         {
             return one_by_one(self);
         }

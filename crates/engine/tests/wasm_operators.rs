@@ -274,6 +274,25 @@ fn read_in_order(dir: &Path, topic: &str) -> Vec<Value> {
     out
 }
 
+/// Starts `dataflow` once (creating its topics), appends each of `batches` to its topic
+/// `words` as one log batch (each word a JSON string), and runs it to idle.
+fn run_log_batches(dir: &Path, dataflow: &str, batches: &[&[&str]]) -> RunSummary {
+    start(dir, dataflow, 1).unwrap();
+    {
+        let log = Log::open(dir.join("log"), LogOptions::default()).unwrap();
+        let partition = log.topic("words").unwrap().partition(0).unwrap();
+        for words in batches {
+            let records: Vec<Record> = words
+                .iter()
+                .map(|w| Record::new(None::<Vec<u8>>, format!("\"{w}\"").into_bytes(), 0))
+                .collect();
+            partition.append(records.iter().map(Record::as_ref)).unwrap();
+        }
+        partition.commit().unwrap();
+    }
+    start(dir, dataflow, 1).unwrap()
+}
+
 #[test]
 fn a_batch_export_takes_the_records_of_a_log_batch_in_one_call_and_a_failure_stays_with_its_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -297,21 +316,11 @@ services:
 "#,
         probe = eddy_test_guests::component("batch-probe").display(),
     );
-    start(dir.path(), &dataflow, 1).unwrap();
-    {
-        let log = Log::open(dir.path().join("log"), LogOptions::default()).unwrap();
-        let partition = log.topic("words").unwrap().partition(0).unwrap();
-        // Each append is one batch of the log.
-        for words in [&["a", "b", "err", "skip", "c"][..], &["d", "trap", "e"], &["f"]] {
-            let records: Vec<Record> = words
-                .iter()
-                .map(|w| Record::new(None::<Vec<u8>>, format!("\"{w}\"").into_bytes(), 0))
-                .collect();
-            partition.append(records.iter().map(Record::as_ref)).unwrap();
-        }
-        partition.commit().unwrap();
-    }
-    let summary = start(dir.path(), &dataflow, 1).unwrap();
+    let summary = run_log_batches(
+        dir.path(),
+        &dataflow,
+        &[&["a", "b", "err", "skip", "c"], &["d", "trap", "e"], &["f"]],
+    );
     assert_eq!(summary.dead_letters, 2);
     let probed: Vec<(String, u64)> = read_in_order(dir.path(), "probed")
         .iter()
@@ -331,4 +340,46 @@ services:
     assert_eq!(dead.len(), 2, "{dead:?}");
     assert!(dead[0].0.contains("err") && dead[0].1.contains("refused on purpose"), "{dead:?}");
     assert!(dead[1].0.contains("trap") && dead[1].1.contains("trapped"), "{dead:?}");
+}
+
+#[test]
+fn a_batch_export_that_breaks_the_batch_layout_fails_only_the_records_it_breaks() {
+    // `echo-batch` returns its values unchanged, but gives `"outside"` a span past the end of
+    // its output, and a batch starting with `"short"` one result too few.
+    let dir = tempfile::tempdir().unwrap();
+    let dataflow = format!(
+        r#"
+apiVersion: 0.5.0
+meta: {{name: broken}}
+config: {{converter: json, consumer: {{default_starting_offset: {{position: Beginning}}}}}}
+topics:
+  words: {{name: words, partitions: 1, schema: {{value: {{type: string}}}}}}
+  echoed: {{name: echoed, partitions: 1, schema: {{value: {{type: string}}}}}}
+services:
+  echo:
+    sources: [{{type: topic, id: words}}]
+    transforms:
+      - {{operator: map, component: {echo}}}
+    sinks: [{{type: topic, id: echoed}}]
+"#,
+        echo = eddy_test_guests::component("echo-batch").display(),
+    );
+    let summary = run_log_batches(dir.path(), &dataflow, &[&["a", "outside", "b"], &["short", "c"], &["d"]]);
+    assert_eq!(summary.dead_letters, 2);
+    let echoed: Vec<Value> = read_in_order(dir.path(), "echoed");
+    assert_eq!(echoed, ["a", "b", "c", "d"].map(Value::from));
+    let dead: Vec<(Value, String)> = read_in_order(dir.path(), "broken.dead-letter")
+        .iter()
+        .map(|d| (d["value"].clone(), d["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert_eq!(dead[0].0, "outside");
+    assert!(
+        dead[0]
+            .1
+            .contains("malformed result for record 0 of the batch: its value, bytes 8..10 of the output"),
+        "{dead:?}"
+    );
+    assert_eq!(dead[1].0, "short");
+    assert!(dead[1].1.contains("returned 0 results for 1 records"), "{dead:?}");
 }

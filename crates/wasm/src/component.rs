@@ -6,7 +6,7 @@ use wasmtime::component::types::ComponentItem;
 
 use crate::error::{Error, Result};
 use crate::host::HostInner;
-use crate::linker::{FUNCTION_TYPES_INTERFACE, STATE_INTERFACE, TYPES_INTERFACE, linker};
+use crate::linker::{BATCH_INTERFACE, FUNCTION_TYPES_INTERFACE, STATE_INTERFACE, TYPES_INTERFACE, linker};
 use crate::operator::{CheckExports, OperatorKind, dispatch};
 use crate::pool::Operator;
 use crate::state::NoState;
@@ -114,7 +114,7 @@ fn check_imports(engine: &wasmtime::Engine, compiled: &wasmtime::component::Comp
     let ty = compiled.component_type();
     for (import, _) in ty.imports(engine) {
         let unversioned = import.split('@').next().unwrap_or(import);
-        let known = [STATE_INTERFACE, TYPES_INTERFACE, FUNCTION_TYPES_INTERFACE]
+        let known = [STATE_INTERFACE, TYPES_INTERFACE, BATCH_INTERFACE, FUNCTION_TYPES_INTERFACE]
             .iter()
             .any(|ours| ours.split('@').next() == Some(unversioned))
             || import.starts_with("wasi:");

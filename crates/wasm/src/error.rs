@@ -138,13 +138,25 @@ pub enum CallError {
         /// The method used.
         call: &'static str,
     },
-    /// A batch call returned a different number of results than it got records.
+    /// A batch call returned a different number of results than it got records; every
+    /// record of the batch fails with this.
     #[error("the component's batch call returned {got} results for {expected} records")]
     BatchLength {
         /// Records in the batch.
         expected: usize,
         /// Results returned.
         got: usize,
+    },
+    /// A batch call's result for this record is unreadable: a span outside what the call
+    /// returned. The other records of the batch keep their results.
+    #[error(
+        "the component's batch call returned a malformed result for record {index} of the batch: {reason}"
+    )]
+    MalformedResult {
+        /// The record's position in the batch, from 0.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 

@@ -2,8 +2,9 @@
 //! assign-key, assign-timestamp, update-state, flush) written as WebAssembly components.
 //!
 //! The contract with users is the WIT package `eddy:dataflow` in `wit/dataflow.wit`
-//! ([`WIT`]): one world per operator kind, a batch form of each, and the `state` interface
-//! the host provides. This crate compiles components with wasmtime (cached on disk), checks
+//! ([`WIT`]): one world per operator kind, a batch form of each (many records per call, laid
+//! out flat in one buffer: [`Batch`], interface `eddy:dataflow/batch`), and the `state`
+//! interface the host provides. This crate compiles components with wasmtime (cached on disk), checks
 //! their exports and imports at load, and runs each call sandboxed: a memory limit, fuel
 //! against endless loops, and a fresh instance after any trap. A failing call is a
 //! [`CallError`] for that record, never a crash of the runtime.
@@ -35,6 +36,7 @@
 //! ```
 
 mod abi;
+mod batch;
 mod component;
 mod error;
 mod function;
@@ -47,6 +49,7 @@ mod pool;
 mod state;
 
 pub use abi::{Entry, Record, Window};
+pub use batch::Batch;
 pub use component::Component;
 pub use error::{CallError, Error, Result};
 pub use function::{

@@ -16,6 +16,8 @@ use crate::state::{State, StateError};
 pub(crate) const STATE_INTERFACE: &str = "eddy:dataflow/state@0.1.0";
 /// The versioned name of the types interface (types only, no functions).
 pub(crate) const TYPES_INTERFACE: &str = "eddy:dataflow/types@0.1.0";
+/// The versioned name of the batch interface (types only).
+pub(crate) const BATCH_INTERFACE: &str = "eddy:dataflow/batch@0.1.0";
 /// The versioned name of the types interface of stateful functions (types only).
 pub(crate) const FUNCTION_TYPES_INTERFACE: &str = "eddy:function/types@0.1.0";
 
@@ -32,6 +34,7 @@ pub(crate) fn linker<S: State>(
 ) -> wasmtime::Result<Linker<Ctx<S>>> {
     let mut linker = Linker::new(engine);
     linker.instance(TYPES_INTERFACE)?;
+    linker.instance(BATCH_INTERFACE)?;
     linker.instance(FUNCTION_TYPES_INTERFACE)?;
     define_state(&mut linker.instance(STATE_INTERFACE)?)?;
     stub_wasi_functions(&mut linker, engine, component)?;

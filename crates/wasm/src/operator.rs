@@ -3,14 +3,17 @@
 //! to look for and which Rust types wasmtime binds it to.
 
 use std::fmt;
+use std::sync::Arc;
 
 use wasmtime::component::{ComponentNamedList, Lift, Lower, types::ComponentFunc};
 
-use crate::abi::{Record, Window};
+use crate::abi::{BatchOutput, FlatMapOutput, Record, RecordBatch, Span, Window};
+use crate::batch::{Unpack, bytes_of};
 use crate::error::{Error, Result};
 
 /// A dataflow operator a component implements: one export per kind, named as in the
-/// dataflow file (`filter`, `map`, ...), plus `<name>-batch` for the batch form.
+/// dataflow file (`filter`, `map`, ...), plus `<name>-batch` for the batch form (whose
+/// types are in the `batch` interface: `map-batch: func(input: record-batch) -> map-output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OperatorKind {
@@ -74,16 +77,17 @@ impl OperatorKind {
         }
     }
 
-    /// The batch export's type, in WIT, for error messages; `None` for [`OperatorKind::Flush`].
+    /// The batch export's type, in WIT (its types are those of the `batch` interface), for
+    /// error messages; `None` for [`OperatorKind::Flush`].
     pub fn batch_signature(self) -> Option<&'static str> {
         Some(match self {
-            OperatorKind::Filter => "func(input: list<record>) -> list<result<bool, string>>",
-            OperatorKind::Map => "func(input: list<record>) -> list<result<list<u8>, string>>",
-            OperatorKind::FilterMap => "func(input: list<record>) -> list<result<option<list<u8>>, string>>",
-            OperatorKind::FlatMap => "func(input: list<record>) -> list<result<list<list<u8>>, string>>",
-            OperatorKind::AssignKey => "func(input: list<record>) -> list<result<list<u8>, string>>",
-            OperatorKind::AssignTimestamp => "func(input: list<record>) -> list<result<s64, string>>",
-            OperatorKind::UpdateState => "func(input: list<record>) -> list<result<_, string>>",
+            OperatorKind::Filter => "func(input: record-batch) -> filter-output",
+            OperatorKind::Map => "func(input: record-batch) -> map-output",
+            OperatorKind::FilterMap => "func(input: record-batch) -> filter-map-output",
+            OperatorKind::FlatMap => "func(input: record-batch) -> flat-map-output",
+            OperatorKind::AssignKey => "func(input: record-batch) -> assign-key-output",
+            OperatorKind::AssignTimestamp => "func(input: record-batch) -> assign-timestamp-output",
+            OperatorKind::UpdateState => "func(input: record-batch) -> update-state-output",
             OperatorKind::Flush => return None,
         })
     }
@@ -122,31 +126,58 @@ pub enum Output {
 }
 
 /// The Rust types wasmtime binds each kind's exports to, with the conversion of a
-/// successful result into an [`Output`]. [`crate::pool`] and load-time checks both go
-/// through [`dispatch`] so the two never disagree.
+/// successful result into an [`Output`] and of a batch export's output into one result per
+/// record. [`crate::pool`] and load-time checks both go through [`dispatch`] so the two never
+/// disagree.
 pub(crate) trait Shape {
-    /// Called once per kind, with the `ok` type of its result.
+    /// Called once per kind: `R` is the `ok` type of the single-record result, `B` what the
+    /// batch export returns.
     type Out;
-    fn visit<R>(self, wrap: fn(R) -> Output) -> Self::Out
+    fn visit<R, B>(self, wrap: fn(R) -> Output, unpack: Unpack<B>) -> Self::Out
     where
-        R: ComponentTypeBounds;
+        R: ComponentTypeBounds,
+        B: Lift + Send + Sync + 'static;
 }
 
 /// What a result's `ok` type must support to cross the boundary.
 pub(crate) trait ComponentTypeBounds: Lift + Lower + Send + Sync + 'static {}
 impl<T: Lift + Lower + Send + Sync + 'static> ComponentTypeBounds for T {}
 
-/// Calls `shape.visit::<R>(wrap)` with the `ok` type and wrapper of `kind`'s record
-/// functions. [`OperatorKind::Flush`] takes a window, not records: callers handle it first.
+/// Calls `shape.visit::<R, B>(wrap, unpack)` with the types and conversions of `kind`'s
+/// record functions. [`OperatorKind::Flush`] takes a window, not records, and has no batch
+/// form: callers handle it first (its `B` is never used).
 pub(crate) fn dispatch<V: Shape>(kind: OperatorKind, shape: V) -> V::Out {
     match kind {
-        OperatorKind::Filter => shape.visit::<bool>(Output::Keep),
-        OperatorKind::Map => shape.visit::<Vec<u8>>(Output::Value),
-        OperatorKind::FilterMap => shape.visit::<Option<Vec<u8>>>(Output::MaybeValue),
-        OperatorKind::FlatMap | OperatorKind::Flush => shape.visit::<Vec<Vec<u8>>>(Output::Values),
-        OperatorKind::AssignKey => shape.visit::<Vec<u8>>(Output::Key),
-        OperatorKind::AssignTimestamp => shape.visit::<i64>(Output::Timestamp),
-        OperatorKind::UpdateState => shape.visit::<()>(|()| Output::Updated),
+        OperatorKind::Filter => shape.visit::<bool, BatchOutput<bool>>(Output::Keep, |output, count| {
+            output.unpack(count, |keep, _| Ok(Output::Keep(keep)))
+        }),
+        OperatorKind::Map => shape.visit::<Vec<u8>, BatchOutput<Span>>(Output::Value, |output, count| {
+            output.unpack(count, |span, bytes| bytes_of(bytes, span, "its value").map(Output::Value))
+        }),
+        OperatorKind::FilterMap => {
+            shape.visit::<Option<Vec<u8>>, BatchOutput<Option<Span>>>(Output::MaybeValue, |output, count| {
+                output.unpack(count, |span, bytes| match span {
+                    Some(span) => {
+                        bytes_of(bytes, span, "its value").map(|value| Output::MaybeValue(Some(value)))
+                    }
+                    None => Ok(Output::MaybeValue(None)),
+                })
+            })
+        }
+        OperatorKind::FlatMap | OperatorKind::Flush => {
+            shape.visit::<Vec<Vec<u8>>, FlatMapOutput>(Output::Values, FlatMapOutput::unpack)
+        }
+        OperatorKind::AssignKey => shape.visit::<Vec<u8>, BatchOutput<Span>>(Output::Key, |output, count| {
+            output.unpack(count, |span, bytes| bytes_of(bytes, span, "its key").map(Output::Key))
+        }),
+        OperatorKind::AssignTimestamp => shape
+            .visit::<i64, BatchOutput<i64>>(Output::Timestamp, |output, count| {
+                output.unpack(count, |time, _| Ok(Output::Timestamp(time)))
+            }),
+        OperatorKind::UpdateState => shape.visit::<(), BatchOutput<()>>(
+            |()| Output::Updated,
+            |output, count| output.unpack(count, |(), _| Ok(Output::Updated)),
+        ),
     }
 }
 
@@ -178,9 +209,10 @@ pub(crate) struct CheckExports<'a> {
 
 impl Shape for CheckExports<'_> {
     type Out = Result<()>;
-    fn visit<R>(self, _wrap: fn(R) -> Output) -> Result<()>
+    fn visit<R, B>(self, _wrap: fn(R) -> Output, _unpack: Unpack<B>) -> Result<()>
     where
         R: ComponentTypeBounds,
+        B: Lift + Send + Sync + 'static,
     {
         if let Some((name, func)) = self.single {
             if self.kind == OperatorKind::Flush {
@@ -200,7 +232,7 @@ impl Shape for CheckExports<'_> {
             }
         }
         if let (Some((name, func)), Some(expected)) = (self.batch, self.kind.batch_signature()) {
-            typecheck::<(Vec<Record>,), (Vec<Result<R, String>>,)>(func, self.component, name, expected)?;
+            typecheck::<(Arc<RecordBatch>,), (B,)>(func, self.component, name, expected)?;
         }
         Ok(())
     }

@@ -15,10 +15,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use wasmtime::component::{ComponentExportIndex, Instance, InstancePre};
+use wasmtime::component::{ComponentExportIndex, Instance, InstancePre, Lift};
 use wasmtime::{Store, Trap};
 
-use crate::abi::{Record, Window};
+use crate::abi::{Record, RecordBatch, Window};
+use crate::batch::{Batch, Unpack};
 use crate::component::Component;
 use crate::error::{CallError, Error, Result};
 use crate::limits::MemoryLimiter;
@@ -98,8 +99,11 @@ struct Live<S: 'static> {
 
 type SingleCall<S> =
     Box<dyn Fn(&mut Store<Ctx<S>>, Record) -> wasmtime::Result<Result<Output, String>> + Send + Sync>;
+/// Calls the batch export with a batch of `usize` records; one result per record.
 type BatchCall<S> = Box<
-    dyn Fn(&mut Store<Ctx<S>>, Vec<Record>) -> wasmtime::Result<Vec<Result<Output, String>>> + Send + Sync,
+    dyn Fn(&mut Store<Ctx<S>>, Arc<RecordBatch>, usize) -> wasmtime::Result<Vec<Result<Output, CallError>>>
+        + Send
+        + Sync,
 >;
 type FlushCall<S> =
     Box<dyn Fn(&mut Store<Ctx<S>>, Window) -> wasmtime::Result<Result<Vec<Vec<u8>>, String>> + Send + Sync>;
@@ -127,43 +131,49 @@ impl<S: State> Pool<S> {
     /// Why this record failed; the pool stays usable.
     pub fn call(&mut self, record: Record) -> Result<Output, CallError> {
         self.refuse_flush("call")?;
+        if self.operator.single.is_none() && self.operator.batch.is_some() {
+            let mut batch: Batch = std::iter::once(record).collect();
+            return self
+                .call_batch(&mut batch)
+                .pop()
+                .unwrap_or(Err(CallError::BatchLength { expected: 1, got: 0 }));
+        }
         let fuel = self.fuel(1);
-        let live = self.live_with_fuel(fuel)?;
-        let result = match (&live.calls.single, &live.calls.batch) {
-            (Some(single), _) => single(&mut live.store, record).map(Ok),
-            (None, Some(batch)) => batch(&mut live.store, vec![record]).map(|results| {
-                let got = results.len();
-                match <[_; 1]>::try_from(results) {
-                    Ok([result]) => Ok(result),
-                    Err(_) => Err(BatchLength(got)),
-                }
-            }),
-            (None, None) => {
-                return Err(CallError::Instantiate("the operator has no export to call".to_owned()));
-            }
+        let result = match self.live_with_fuel(fuel)? {
+            Live { store, calls: Calls { single: Some(single), .. } } => single(store, record),
+            _ => return Err(CallError::Instantiate("the operator has no export to call".to_owned())),
         };
         match result {
-            Ok(Ok(output)) => output.map_err(CallError::Returned),
-            Ok(Err(BatchLength(got))) => Err(CallError::BatchLength { expected: 1, got }),
+            Ok(output) => output.map_err(CallError::Returned),
             Err(error) => Err(self.fail(error, fuel)),
         }
     }
 
-    /// Runs the operator on `records`: one call of the batch export when the component has
-    /// one (with the fuel of that many calls), else one call per record. The results are in
-    /// the records' order; a trap in a batch call fails every record of the batch.
-    pub fn call_batch(&mut self, records: Vec<Record>) -> Vec<Result<Output, CallError>> {
-        let count = records.len();
+    /// Runs the operator on the records of `batch`: one call of the batch export when the
+    /// component has one (with the fuel of that many calls), else one call per record. The
+    /// results are in the records' order; a trap in a batch call fails every record of the
+    /// batch, a malformed result ([`CallError::MalformedResult`]) only its record. `batch`
+    /// lends its buffers to the call and is as it was when the call returns, to be cleared
+    /// and filled again.
+    pub fn call_batch(&mut self, batch: &mut Batch) -> Vec<Result<Output, CallError>> {
+        let count = batch.len();
         if self.operator.batch.is_none() || count == 0 {
-            return records.into_iter().map(|record| self.call(record)).collect();
+            return batch.records().map(|record| self.call(record)).collect();
         }
         if let Err(error) = self.refuse_flush("call_batch") {
             return vec![Err(error); count];
         }
+        if u32::try_from(batch.byte_len()).is_err() {
+            let wanted = u64::try_from(batch.byte_len()).unwrap_or(u64::MAX);
+            let limit = self.operator.component.inner.host.options.memory_limit;
+            return vec![Err(CallError::MemoryLimit { wanted, limit }); count];
+        }
         let fuel = self.fuel(count);
         let result = match self.live_with_fuel(fuel) {
             Err(error) => return vec![Err(error); count],
-            Ok(Live { store, calls: Calls { batch: Some(batch), .. } }) => batch(store, records),
+            Ok(Live { store, calls: Calls { batch: Some(call), .. } }) => {
+                batch.lend(|records| call(store, records, count))
+            }
             Ok(_) => {
                 return vec![
                     Err(CallError::Instantiate("the operator has no batch export".to_owned()));
@@ -172,10 +182,7 @@ impl<S: State> Pool<S> {
             }
         };
         match result {
-            Ok(results) if results.len() == count => {
-                results.into_iter().map(|result| result.map_err(CallError::Returned)).collect()
-            }
-            Ok(results) => vec![Err(CallError::BatchLength { expected: count, got: results.len() }); count],
+            Ok(results) => results,
             Err(error) => vec![Err(self.fail(error, fuel)); count],
         }
     }
@@ -230,9 +237,6 @@ impl<S: State> Pool<S> {
         classify(error, &mut live.store.data_mut().limiter, fuel)
     }
 }
-
-/// A batch export that returned another number of results than it got records.
-struct BatchLength(usize);
 
 fn instantiate<S: State>(
     operator: &Operator,
@@ -290,9 +294,10 @@ struct Bind<'a, S: 'static> {
 impl<S: State> Shape for Bind<'_, S> {
     type Out = wasmtime::Result<Calls<S>>;
 
-    fn visit<R>(self, wrap: fn(R) -> Output) -> Self::Out
+    fn visit<R, B>(self, wrap: fn(R) -> Output, unpack: Unpack<B>) -> Self::Out
     where
         R: ComponentTypeBounds,
+        B: Lift + Send + Sync + 'static,
     {
         let single = match &self.operator.single {
             None => None,
@@ -309,13 +314,13 @@ impl<S: State> Shape for Bind<'_, S> {
         let batch = match &self.operator.batch {
             None => None,
             Some(index) => {
-                let func = self
-                    .instance
-                    .get_typed_func::<(Vec<Record>,), (Vec<Result<R, String>>,)>(&mut *self.store, index)?;
-                let call: BatchCall<S> = Box::new(move |store: &mut Store<Ctx<S>>, records: Vec<Record>| {
-                    let (results,) = func.call(store, (records,))?;
-                    Ok(results.into_iter().map(|result| result.map(wrap)).collect())
-                });
+                let func =
+                    self.instance.get_typed_func::<(Arc<RecordBatch>,), (B,)>(&mut *self.store, index)?;
+                let call: BatchCall<S> =
+                    Box::new(move |store: &mut Store<Ctx<S>>, batch: Arc<RecordBatch>, count: usize| {
+                        let (output,) = func.call(store, (batch,))?;
+                        Ok(unpack(output, count))
+                    });
                 Some(call)
             }
         };

@@ -2,7 +2,7 @@
 //! `wasm-component-ld`) run as operators like Rust ones: the contract is the WIT, not the
 //! language.
 
-use eddy_wasm::{CallError, NoState, OperatorKind, Output, Record};
+use eddy_wasm::{Batch, CallError, NoState, OperatorKind, Output, Record};
 
 use crate::guests::host;
 use crate::guests_c::c_guest;
@@ -58,8 +58,9 @@ fn a_c_map_fails_a_value_that_is_not_a_json_string_and_keeps_its_instance() {
         assert_eq!(error.to_string(), format!("the component returned an error: {message}"));
     }
     // Records one by one through the batch call: a broken one fails alone.
-    let results =
-        pool.call_batch(vec![Record::new(r#""a""#, 0), Record::new("7", 0), Record::new(r#""b""#, 0)]);
+    let mut batch: Batch =
+        [Record::new(r#""a""#, 0), Record::new("7", 0), Record::new(r#""b""#, 0)].into_iter().collect();
+    let results = pool.call_batch(&mut batch);
     assert_eq!(results, [value(r#""A""#), returned("the value is not a JSON string"), value(r#""B""#)]);
 }
 

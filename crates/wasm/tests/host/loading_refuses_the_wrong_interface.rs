@@ -30,6 +30,16 @@ fn an_export_of_the_wrong_type_is_refused_with_the_expected_signature() {
         ),
         "{message}"
     );
+    // A batch export taking a list of records, rather than a flat batch, is refused too.
+    let error = component.operator(OperatorKind::Filter).expect_err("wrong batch type");
+    assert!(matches!(error, Error::WrongSignature { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "the component's export `filter-batch` has the wrong type: expected `func(input: record-batch) -> filter-output`"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use eddy_wasm::{CallError, NoState, OperatorKind, Output, Record};
+use eddy_wasm::{Batch, CallError, NoState, OperatorKind, Output, Record};
 
 use crate::guests::{guest, host};
 
@@ -18,7 +18,7 @@ fn misbehave(name: &str) -> CallError {
     assert!(error.replaced_instance(), "{name}: {error}");
     assert_eq!(pool.call(Record::new("3", 0)), Ok(Output::Value(b"3".to_vec())), "{name} after");
     // A batch with the bad record fails as a whole and leaves the pool usable.
-    let results = pool.call_batch(vec![Record::new("4", 0), Record::new("1", 0)]);
+    let results = pool.call_batch(&mut [Record::new("4", 0), Record::new("1", 0)].iter().collect());
     assert_eq!(
         results[0],
         Ok(Output::Value(b"4".to_vec())),
@@ -69,4 +69,54 @@ fn an_abort_is_a_trap_that_names_the_instruction() {
         )
     );
     assert_eq!(pool.call(Record::new("2", 0)), Ok(Output::Value(b"2".to_vec())));
+}
+
+/// A pool of `echo-batch`, which breaks the batch layout on request.
+fn echo_batch() -> eddy_wasm::Pool<NoState> {
+    let component = host().load(&guest("echo-batch")).expect("load");
+    component.operator(OperatorKind::Map).expect("map").pool(NoState).expect("pool")
+}
+
+fn batch_of(values: &[&str]) -> Batch {
+    values.iter().map(|value| Record::new(*value, 0)).collect()
+}
+
+#[test]
+fn a_batch_result_outside_the_returned_bytes_fails_only_its_record() {
+    let mut pool = echo_batch();
+    let results = pool.call_batch(&mut batch_of(&["1", r#""outside""#, r#""err-outside""#, "2"]));
+    assert_eq!(results[0], Ok(Output::Value(b"1".to_vec())));
+    let reason = |result: &Result<Output, CallError>| result.as_ref().expect_err("malformed").to_string();
+    assert_eq!(
+        reason(&results[1]),
+        "the component's batch call returned a malformed result for record 1 of the batch: its value, \
+         bytes 23..25 of the output, lies outside the 24 bytes returned"
+    );
+    assert_eq!(
+        reason(&results[2]),
+        "the component's batch call returned a malformed result for record 2 of the batch: its error \
+         message, bytes 24..25 of the output, lies outside the 24 bytes returned"
+    );
+    assert_eq!(results[3], Ok(Output::Value(b"2".to_vec())));
+    assert!(!results[1].as_ref().expect_err("malformed").replaced_instance());
+    // Alone, through `call`, the record fails the same way.
+    let error = pool.call(Record::new(r#""outside""#, 0)).expect_err("malformed");
+    assert!(matches!(error, CallError::MalformedResult { index: 0, .. }), "{error:?}");
+    assert_eq!(pool.call_batch(&mut batch_of(&["3"])), vec![Ok(Output::Value(b"3".to_vec()))]);
+}
+
+#[test]
+fn a_batch_with_another_number_of_results_fails_every_record() {
+    let mut pool = echo_batch();
+    for (first, got) in [(r#""short""#, 2), (r#""long""#, 4)] {
+        let results = pool.call_batch(&mut batch_of(&[first, "1", "2"]));
+        assert_eq!(results, vec![Err(CallError::BatchLength { expected: 3, got }); 3], "{first}");
+        assert_eq!(
+            results[0].as_ref().expect_err("length").to_string(),
+            format!("the component's batch call returned {got} results for 3 records")
+        );
+    }
+    let error = pool.call(Record::new(r#""short""#, 0)).expect_err("no result");
+    assert_eq!(error, CallError::BatchLength { expected: 1, got: 0 });
+    assert_eq!(pool.call(Record::new("4", 0)), Ok(Output::Value(b"4".to_vec())));
 }

@@ -1,6 +1,6 @@
 //! Each operator kind, through a guest that implements it.
 
-use eddy_wasm::{MemoryState, NoState, OperatorKind, Output, Record, Window};
+use eddy_wasm::{Batch, MemoryState, NoState, OperatorKind, Output, Record, Window};
 
 use crate::guests::{guest, host};
 
@@ -36,14 +36,44 @@ fn a_batch_call_returns_one_result_per_record_in_order() {
         let operator = host.load(&guest(name)).expect("load").operator(OperatorKind::Map).expect("map");
         assert_eq!(operator.has_batch(), name == "map-batch");
         let mut pool = operator.pool(NoState).expect("pool");
-        assert_eq!(pool.call_batch(records.clone()), expected, "{name}");
+        let mut batch: Batch = records.iter().collect();
+        assert_eq!(pool.call_batch(&mut batch), expected, "{name}");
+        // The batch is left as it was, and serves again once cleared.
+        assert_eq!(pool.call_batch(&mut batch), expected, "{name} again");
+        batch.clear();
+        batch.push(Some(b"k"), b"[1,2]", -3);
+        assert_eq!(
+            pool.call_batch(&mut batch),
+            vec![Ok(Output::Value(br#"{"value":[1,2],"at":-3}"#.to_vec()))]
+        );
         assert_eq!(
             pool.call(Record::new("7", 8)),
             Ok(Output::Value(br#"{"value":7,"at":8}"#.to_vec())),
             "{name}"
         );
-        assert!(pool.call_batch(Vec::new()).is_empty());
+        assert!(pool.call_batch(&mut Batch::new()).is_empty());
     }
+}
+
+#[test]
+fn a_batch_export_gets_each_records_key_value_and_timestamp() {
+    let host = host();
+    let operator = host.load(&guest("echo-batch")).expect("load").operator(OperatorKind::Map).expect("map");
+    let mut pool = operator.pool(NoState).expect("pool");
+    let mut batch = Batch::new();
+    batch.push(Some(b"key-0"), b"{\"a\":\"\xc3\xa9\"}", 1);
+    batch.push(None, b"", 2);
+    batch.push(Some(b""), b"[]", i64::MIN);
+    assert_eq!(
+        pool.call_batch(&mut batch),
+        vec![
+            Ok(Output::Value(b"{\"a\":\"\xc3\xa9\"}".to_vec())),
+            Ok(Output::Value(Vec::new())),
+            Ok(Output::Value(b"[]".to_vec())),
+        ]
+    );
+    // With only a batch export, one record is a batch of one.
+    assert_eq!(pool.call(Record::new("5", 0)), Ok(Output::Value(b"5".to_vec())));
 }
 
 #[test]
