@@ -1,6 +1,6 @@
 //! Each operator kind, through a guest that implements it.
 
-use eddy_wasm::{Batch, MemoryState, NoState, OperatorKind, Output, Record, Window};
+use eddy_wasm::{Batch, CallError, MemoryState, NoState, OperatorKind, Output, Record, Window};
 
 use crate::guests::{guest, host};
 
@@ -74,6 +74,59 @@ fn a_batch_export_gets_each_records_key_value_and_timestamp() {
     );
     // With only a batch export, one record is a batch of one.
     assert_eq!(pool.call(Record::new("5", 0)), Ok(Output::Value(b"5".to_vec())));
+}
+
+#[test]
+fn every_batch_world_returns_its_results_through_the_flat_layout() {
+    let component = host().load(&guest("batch-kinds")).expect("load");
+    let records = [
+        Record::new("12", 100).with_key("a"),
+        Record::new("3", 200).with_key("b"),
+        Record::new("\"x\"", 300).with_key("a"),
+        Record::new("2", 400),
+    ];
+    let mut batch: Batch = records.iter().collect();
+    let mut run = |kind: OperatorKind| {
+        let operator = component.operator(kind).expect("operator");
+        assert!(operator.has_batch(), "{kind}");
+        let mut pool = operator.pool(MemoryState::default()).expect("pool");
+        let results = pool.call_batch(&mut batch);
+        (results, pool)
+    };
+    let refused = || Err(CallError::Returned("not an integer: \"x\"".to_owned()));
+    let value = |text: &str| text.as_bytes().to_vec();
+
+    let (results, mut pool) = run(OperatorKind::Filter);
+    assert_eq!(
+        results,
+        [Ok(Output::Keep(true)), Ok(Output::Keep(false)), refused(), Ok(Output::Keep(false))]
+    );
+    assert_eq!(pool.call(Record::new("11", 0)), Ok(Output::Keep(true)), "one record, batch export only");
+
+    let (results, _) = run(OperatorKind::FilterMap);
+    let kept = |text: &str| Ok(Output::MaybeValue(Some(value(text))));
+    assert_eq!(results, [kept("24"), Ok(Output::MaybeValue(None)), refused(), kept("4")]);
+
+    let (results, _) = run(OperatorKind::FlatMap);
+    let values = |texts: &[&str]| Ok(Output::Values(texts.iter().map(|text| value(text)).collect()));
+    assert_eq!(
+        results,
+        [values(&["12", "12", "12"]), values(&["3", "3", "3"]), refused(), values(&["2", "2"])]
+    );
+
+    let (results, _) = run(OperatorKind::AssignKey);
+    let key = |text: &str| Ok(Output::Key(value(text)));
+    assert_eq!(results, [key("12"), key("3"), refused(), key("2")]);
+
+    let (results, _) = run(OperatorKind::AssignTimestamp);
+    let time = |ms| Ok(Output::Timestamp(ms));
+    assert_eq!(results, [time(112), time(203), refused(), time(402)]);
+
+    let (results, pool) = run(OperatorKind::UpdateState);
+    let no_key = Err(CallError::Returned("no key".to_owned()));
+    assert_eq!(results, [Ok(Output::Updated), Ok(Output::Updated), refused(), no_key]);
+    assert_eq!(pool.state().value("counts", b"a"), Some(serde_json::json!(12)));
+    assert_eq!(pool.state().value("counts", b"b"), Some(serde_json::json!(3)));
 }
 
 #[test]
