@@ -1,10 +1,11 @@
 //! A Stateful Functions module, exactly once: `eddy run module.yaml` drives the Python SDK's
 //! greeter (`crates/statefun/tests/python/functions.py`) over HTTP and is killed with SIGKILL
-//! at random moments (seeded) while the endpoint keeps running. The visits arrive in rounds,
-//! one before each run, so that every run has work of its own to be killed in, however fast
-//! the ones before it went. After every kill the greetings
-//! and the visit counts come from the same committed epochs; in the end every greeting is on
-//! the egress topic exactly once, in order per user, and every count is exact.
+//! at random moments (seeded). The visits arrive in rounds, one before each run, so that every
+//! run has work of its own to be killed in, however fast the ones before it went. Once, the
+//! endpoint itself is restarted while a run is calling it (on the same port, as its operators
+//! would), and Eddy must carry on. After every kill the greetings and the visit counts come
+//! from the same committed epochs; in the end every greeting is on the egress topic exactly
+//! once, in order per user, and every count is exact.
 
 #![allow(clippy::unwrap_used)]
 
@@ -23,6 +24,8 @@ use eddy_types::{Record, TopicName, partition_for_key};
 const USERS: usize = 40;
 const VISITS: usize = 250;
 const KILLS: usize = 6;
+/// The run during which the Python endpoint is restarted.
+const ENDPOINT_RESTART: usize = KILLS / 2;
 const SEED: u64 = 0x0f00_d5ee_d123;
 
 /// A small deterministic generator for the kill times (xorshift64*).
@@ -130,7 +133,7 @@ fn committed_greetings(eddy: &Eddy) -> Option<u64> {
 
 #[test]
 fn greetings_and_counts_are_exact_after_repeated_sigkills() {
-    let python = PythonFunctions::start();
+    let mut python = PythonFunctions::start();
     let eddy = Eddy::new();
     let module = eddy.scratch("module.yaml");
     std::fs::write(
@@ -167,6 +170,10 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
             assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");
             assert!(Instant::now() < deadline, "run {kill} committed nothing in 120 s: {progress:?}");
             thread::sleep(Duration::from_millis(5));
+        }
+        if kill == ENDPOINT_RESTART {
+            // Requests in flight fail and are retried against the new process.
+            python.restart();
         }
         thread::sleep(Duration::from_millis(rng.below(150)));
         assert!(run.try_wait().unwrap().is_none(), "eddy run exited before kill {kill}");

@@ -170,10 +170,25 @@ pub(crate) struct PythonFunctions {
 }
 
 impl PythonFunctions {
+    /// Starts the functions on a free port.
     pub(crate) fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// Stops the functions and starts them again on the same port, as an endpoint restarted
+    /// by its operators.
+    pub(crate) fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        *self = Self::start_on(self.port);
+    }
+
+    /// Starts the functions on `port` (0: a free one).
+    fn start_on(port: u16) -> Self {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../statefun/tests/python/functions.py");
         let mut child = Command::new("python3")
             .arg(&script)
+            .arg(port.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

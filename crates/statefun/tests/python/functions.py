@@ -1,6 +1,7 @@
 """Remote functions written with the Statefun Python SDK, served over HTTP for Eddy's tests.
 
-Run: python3 functions.py  -> listens on 127.0.0.1 on a free port and prints `PORT <n>`.
+Run: python3 functions.py [port]  -> listens on 127.0.0.1 on `port` (default: a free one) and
+prints `PORT <n>`.
 
 example/greeter  counts visits per user (state `seen`), greets through the Kafka egress
                  `example/greetings` (topic `greetings`), schedules a reminder on the first
@@ -22,6 +23,7 @@ example/alarm    on "set <ms>" sends itself "ring" that many ms later (a delayed
 """
 
 import asyncio
+import sys
 from datetime import timedelta
 
 from aiohttp import web
@@ -159,7 +161,8 @@ async def main():
     app.add_routes([web.post("/{function}", handle)])
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
