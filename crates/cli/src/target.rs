@@ -17,6 +17,7 @@ use eddy_server::local::{
 use eddy_state::StateStore;
 use eddy_types::{PartitionId, RecordRef, TopicName};
 
+use crate::commands::app::FUNCTIONS_STATE_DIR;
 use crate::commands::open_log;
 
 /// A state entry: key and JSON value.
@@ -44,25 +45,32 @@ impl Direct {
             Some(log) => Ok(log),
             slot @ None => {
                 let log = open_log(&self.data_dir)?;
-                if self.data_dir.join("state").is_dir() {
-                    let store = open_state(&self.data_dir)?;
-                    eddy_engine::roll_back_uncommitted(&log, &store).with_context(|| {
-                        format!("cannot roll back the uncommitted epoch in '{}'", self.data_dir.display())
-                    })?;
+                for dir in ["state", FUNCTIONS_STATE_DIR] {
+                    if self.data_dir.join(dir).is_dir() {
+                        let store = open_store(&self.data_dir, dir)?;
+                        eddy_engine::roll_back_uncommitted(&log, &store).with_context(|| {
+                            format!("cannot roll back the uncommitted epoch in '{}'", self.data_dir.display())
+                        })?;
+                    }
                 }
                 Ok(slot.insert(log))
             }
         }
     }
 
-    /// The state store of the last `eddy run`.
-    fn state(&self) -> anyhow::Result<StateStore> {
-        open_state(&self.data_dir)
+    /// The state store of the last `eddy run` holding `service`'s state: a function type's
+    /// (`namespace/name`) is in the functions' own store when a dataflow file declared the
+    /// functions, else in `state`.
+    fn state(&self, service: &str) -> anyhow::Result<StateStore> {
+        if service.contains('/') && self.data_dir.join(FUNCTIONS_STATE_DIR).is_dir() {
+            return open_store(&self.data_dir, FUNCTIONS_STATE_DIR);
+        }
+        open_store(&self.data_dir, "state")
     }
 }
 
-fn open_state(data_dir: &Path) -> anyhow::Result<StateStore> {
-    let dir = data_dir.join("state");
+fn open_store(data_dir: &Path, name: &str) -> anyhow::Result<StateStore> {
+    let dir = data_dir.join(name);
     if !dir.is_dir() {
         anyhow::bail!("no state in {}: run a dataflow with `eddy run` first", data_dir.display());
     }
@@ -152,7 +160,7 @@ impl Target {
     ) -> anyhow::Result<Option<serde_json::Value>> {
         match self {
             Target::Direct(direct) => {
-                let store = direct.state()?;
+                let store = direct.state(service)?;
                 let value = store.get(service, state, key)?;
                 if value.is_none() {
                     known_state(&store, service, state)?;
@@ -167,7 +175,7 @@ impl Target {
     pub(crate) fn state_list(&mut self, service: &str, state: &str) -> anyhow::Result<Vec<Entry>> {
         match self {
             Target::Direct(direct) => {
-                let store = direct.state()?;
+                let store = direct.state(service)?;
                 let entries = store
                     .list(service, state)
                     .map(|entry| {

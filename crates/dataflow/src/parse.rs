@@ -147,6 +147,7 @@ fn salvage(tree: &Node, recovery: &mut Recovery) -> Option<Dataflow> {
         types: section(tree, recovery, "types").unwrap_or_default(),
         topics: section(tree, recovery, "topics").unwrap_or_default(),
         services: section(tree, recovery, "services").unwrap_or_default(),
+        functions: section(tree, recovery, "functions").unwrap_or_default(),
     })
 }
 

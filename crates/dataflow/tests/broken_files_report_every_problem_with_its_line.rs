@@ -83,9 +83,9 @@ fn an_unknown_top_level_field_is_named_with_the_valid_ones() {
     let problem = one(&format!("{BASE}exports: []\n"), 24, "unknown field `exports`");
     assert_eq!((problem.column, problem.field_path.as_str()), (1, "exports"));
     assert!(
-        problem
-            .message
-            .contains("`apiVersion`, `meta`, `imports`, `dev`, `config`, `types`, `topics` or `services`"),
+        problem.message.contains(
+            "`apiVersion`, `meta`, `imports`, `dev`, `config`, `types`, `topics`, `services` or `functions`"
+        ),
         "{problem}"
     );
     assert!(problem.expected.is_some());

@@ -55,7 +55,14 @@ pub(crate) struct EpochWrites {
 /// Requests to the committer.
 pub(crate) enum ToCommitter {
     Epoch(Box<EpochWrites>),
-    Produce { topic: String, partition: u32, records: Vec<Record>, reply: SyncSender<Result<Range<Offset>>> },
+    Produce {
+        topic: String,
+        partition: u32,
+        records: Vec<Record>,
+        reply: SyncSender<Result<Range<Offset>>>,
+    },
+    /// The loop has ended (cleanly or not): stop, though handles may still hold senders.
+    Stop,
 }
 
 /// What the committer tells the runtime after an epoch.
@@ -109,6 +116,7 @@ impl Committer {
                 ToCommitter::Produce { topic, partition, records, reply } => {
                     let _ = reply.send(self.produce(&topic, partition, &records));
                 }
+                ToCommitter::Stop => return,
             }
         }
     }

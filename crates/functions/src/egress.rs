@@ -25,12 +25,14 @@ pub(crate) struct EgressRecord {
 pub(crate) struct Egresses {
     module: Module,
     playground: bool,
+    /// Topics written by another writer, which no egress record may go to.
+    reserved: Vec<TopicName>,
 }
 
 impl Egresses {
-    pub(crate) fn new(module: &Module) -> Self {
+    pub(crate) fn new(module: &Module, reserved: &[TopicName]) -> Self {
         let playground = module.egresses.iter().any(|egress| matches!(egress, Egress::Playground(_)));
-        Self { module: module.clone(), playground }
+        Self { module: module.clone(), playground, reserved: reserved.to_vec() }
     }
 
     /// The record `message` (sent by `sender`) becomes.
@@ -51,6 +53,11 @@ impl Egresses {
         let record = record.map_err(|error| bad(error.to_string()))?;
         let topic = TopicName::new(&record.topic)
             .map_err(|error| bad(format!("`{}` is not a topic name: {error}", record.topic)))?;
+        if self.reserved.contains(&topic) {
+            return Err(bad(format!(
+                "topic `{topic}` is written by a service of the dataflow; an egress needs a topic of its own"
+            )));
+        }
         Ok(EgressRecord { topic, key: record.key, value: record.value })
     }
 }

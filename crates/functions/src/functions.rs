@@ -5,7 +5,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
+use eddy_statefun::http::CallStats;
 use eddy_statefun::proto::reqreply::to_function::Request;
 use eddy_statefun::proto::reqreply::{FromFunction, ToFunction};
 use eddy_statefun::{FunctionType, RemoteFunctions};
@@ -45,6 +47,12 @@ pub trait Functions: Send + Sync + 'static {
     /// Whether a function of `function_type` can be called: messages from outside to other
     /// types are refused where they arrive.
     fn serves(&self, function_type: &FunctionType) -> bool;
+
+    /// The HTTP endpoints called, by URL template, with what their clients have seen (none
+    /// by default: functions embedded in the process make no calls that can fail so).
+    fn call_stats(&self) -> Vec<(String, Arc<CallStats>)> {
+        Vec::new()
+    }
 }
 
 impl Functions for RemoteFunctions {
@@ -59,6 +67,10 @@ impl Functions for RemoteFunctions {
 
     fn serves(&self, function_type: &FunctionType) -> bool {
         self.endpoint_for(function_type).is_some()
+    }
+
+    fn call_stats(&self) -> Vec<(String, Arc<CallStats>)> {
+        RemoteFunctions::call_stats(self)
     }
 }
 

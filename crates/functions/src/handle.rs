@@ -11,6 +11,7 @@ use eddy_types::{Offset, PartitionId, Record};
 
 use crate::committer::ToCommitter;
 use crate::functions::Functions;
+use crate::metrics::Metrics;
 use crate::playground::{INVOCATIONS_TOPIC, TARGET_HEADER};
 use crate::runtime::Shutdown;
 use crate::{Error, Result};
@@ -24,6 +25,7 @@ pub struct Handle {
     committer: mpsc::Sender<ToCommitter>,
     /// The module's functions, once the runtime has made them: what invocations may target.
     functions: Arc<OnceLock<Arc<dyn Functions>>>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for ToCommitter {
                 .field("partition", partition)
                 .field("records", &records.len())
                 .finish_non_exhaustive(),
+            ToCommitter::Stop => f.write_str("Stop"),
         }
     }
 }
@@ -53,8 +56,20 @@ impl Handle {
         shutdown: Arc<Shutdown>,
         committer: mpsc::Sender<ToCommitter>,
         functions: Arc<OnceLock<Arc<dyn Functions>>>,
+        metrics: Arc<Metrics>,
     ) -> Self {
-        Self { log, store, shutdown, committer, functions }
+        Self { log, store, shutdown, committer, functions, metrics }
+    }
+
+    /// Tells the committer that the loop has ended, so that it stops even while other
+    /// handles (a server's) are alive.
+    pub(crate) fn stop_committer(&self) {
+        let _ = self.committer.send(ToCommitter::Stop);
+    }
+
+    /// The module's metrics, as last published (with each committed epoch).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Asks the module to commit its last epoch and stop. Batches in flight are committed as

@@ -27,6 +27,10 @@
 //!   batches that were in flight are sent again (an endpoint may see a batch twice), their
 //!   effects are applied once.
 //!
+//! - With [`Options::metrics_addr`], `GET /metrics` answers in the OpenMetrics text format
+//!   that Prometheus scrapes: epochs, records, requests and messages per function type, and
+//!   each remote endpoint's calls and failures by reason ([`metrics`]).
+//!
 //! See `storage` for the store layout: function state is keyed by function type, state name
 //! and id, so `eddy state get example/greeter seen ann` reads it.
 //!
@@ -48,6 +52,7 @@ mod error;
 mod functions;
 mod handle;
 mod ingress;
+pub mod metrics;
 pub mod native;
 pub mod playground;
 mod restore;

@@ -267,4 +267,8 @@ impl Functions for NativeFunctions {
             _ => 1000,
         }
     }
+
+    fn call_stats(&self) -> Vec<(String, Arc<eddy_statefun::http::CallStats>)> {
+        self.remote.as_ref().map(RemoteFunctions::call_stats).unwrap_or_default()
+    }
 }

@@ -21,6 +21,7 @@
 //! endpoint may see one twice; its effects are applied once) and reads on from the positions.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -35,7 +36,7 @@ use eddy_statefun::state_spec::Expiration;
 use eddy_statefun::{
     Address, Batch, Completion, Enqueued, FunctionType, Invocations, Module, RemoteFunctions, TypedValue,
 };
-use eddy_types::now_millis;
+use eddy_types::{TopicName, now_millis};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
@@ -46,6 +47,7 @@ use crate::egress::{EgressRecord, Egresses};
 use crate::functions::{Call, Functions, InvokeError};
 use crate::handle::Handle;
 use crate::ingress::{self, IngressPartition};
+use crate::metrics::{Metrics, Snapshot, TypeCounts};
 use crate::playground::Replies;
 use crate::restore::{self, Restored};
 use crate::storage::{
@@ -88,6 +90,12 @@ pub struct Options {
     /// How [`start`] runs the module's WebAssembly functions: the compilation cache, fuel and
     /// memory per call (default: no cache, `eddy_wasm::Options`' limits).
     pub wasm: eddy_wasm::Options,
+    /// Topics another writer owns, such as the sinks of a dataflow running beside the module
+    /// (default: none). An egress record for one of them fails the run, since two writers
+    /// of one partition would roll back each other's uncommitted records.
+    pub reserved_topics: Vec<TopicName>,
+    /// Where to serve `GET /metrics` for Prometheus (default: nowhere); see [`crate::metrics`].
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -99,6 +107,8 @@ impl Default for Options {
             read_bytes: 256 * 1024,
             max_queued: 16 * 1024,
             wasm: eddy_wasm::Options::default(),
+            reserved_topics: Vec::new(),
+            metrics_addr: None,
         }
     }
 }
@@ -166,7 +176,9 @@ impl Running {
     /// The failure that stopped it.
     pub fn wait(self) -> Result<RunSummary> {
         let result = self.runtime.join().unwrap_or(Err(Error::Stopped));
-        // The committer ends after the last epoch, or once the loop (and its sender) is gone.
+        // The committer ends after the last epoch, or now that the loop is gone: handles held
+        // elsewhere (a server's) would otherwise keep its inbox open.
+        self.handle.stop_committer();
         drop(self.handle);
         let _ = self.committer.join();
         result
@@ -208,6 +220,15 @@ pub fn start_with(
 ) -> Result<Running> {
     // The ports first: a second runtime on the same ports stops before touching anything.
     let playground = crate::playground::bind(module)?;
+    let metrics_listener = match options.metrics_addr {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+                .map_err(|source| Error::MetricsListen { addr, source })?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
     let removed = eddy_engine::roll_back_uncommitted(&log, &store)?;
     if removed > 0 {
         tracing::info!(removed, "removed egress records of an epoch that did not commit");
@@ -229,6 +250,7 @@ pub fn start_with(
         Arc::clone(&shutdown),
         to_committer.clone(),
         Arc::clone(&made),
+        Arc::clone(&metrics),
     );
     let module = module.clone();
     let served = handle.clone();
@@ -248,6 +270,10 @@ pub fn start_with(
             tokio.block_on(async move {
                 let functions = make_functions(&module);
                 let _ = made.set(Arc::clone(&functions));
+                metrics.watch_remote(functions.call_stats());
+                if let Some(listener) = metrics_listener {
+                    serve_metrics(listener, Arc::clone(&metrics))?;
+                }
                 playground.serve(&functions, &served, &replies)?;
                 let parts = Parts {
                     module,
@@ -260,6 +286,7 @@ pub fn start_with(
                     options,
                     replies,
                     reply_type,
+                    metrics,
                 };
                 Runtime::new(functions, parts).run().await
             })
@@ -280,6 +307,26 @@ struct Parts {
     options: Options,
     replies: Replies,
     reply_type: FunctionType,
+    metrics: Arc<Metrics>,
+}
+
+/// Serves `GET /metrics` on `listener` from the current tokio runtime.
+fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> Result<()> {
+    crate::playground::spawn_server(listener, move |request: hyper::Request<hyper::body::Incoming>| {
+        let metrics = Arc::clone(&metrics);
+        async move {
+            use hyper::StatusCode;
+            if request.method() != hyper::Method::GET || request.uri().path() != "/metrics" {
+                return crate::playground::respond(StatusCode::NOT_FOUND, "metrics are at GET /metrics\n");
+            }
+            let mut response = crate::playground::respond(StatusCode::OK, metrics.render());
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            response
+        }
+    })
 }
 
 type CallResult = (Address, Result<FromFunction, InvokeError>);
@@ -326,6 +373,9 @@ struct Runtime {
     /// a request gets its reply once the reply's epoch has committed.
     unsent_replies: Vec<(String, TypedValue)>,
     committing_replies: Vec<(String, TypedValue)>,
+    /// Requests and messages per function type, published with each committed epoch.
+    per_type: HashMap<FunctionType, TypeCounts>,
+    metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -364,7 +414,7 @@ impl Runtime {
             probing: HashMap::new(),
             timers: Timers::restore(parts.restored.timers),
             ingress: parts.ingress,
-            egresses: Egresses::new(&parts.module),
+            egresses: Egresses::new(&parts.module, &parts.options.reserved_topics),
             egress: Vec::new(),
             calls: JoinSet::new(),
             ready: VecDeque::new(),
@@ -377,6 +427,8 @@ impl Runtime {
             reply_type: parts.reply_type,
             unsent_replies: Vec::new(),
             committing_replies: Vec::new(),
+            per_type: HashMap::new(),
+            metrics: parts.metrics,
         }
     }
 
@@ -428,6 +480,7 @@ impl Runtime {
                     }
                     self.summary.epochs += 1;
                     self.summary.egress_records += committed.egress_records as u64;
+                    self.publish_metrics();
                     if final_sent {
                         break;
                     }
@@ -613,6 +666,12 @@ impl Runtime {
         let request = self.invocations.request(&batch, &view);
         self.summary.requests += 1;
         let target = batch.target;
+        match self.per_type.get_mut(&target.function_type) {
+            Some(counts) => counts.requests += 1,
+            None => {
+                self.per_type.insert(target.function_type.clone(), TypeCounts { requests: 1, messages: 0 });
+            }
+        }
         match self.functions.call(request) {
             Call::Now(reply) => self.ready.push_back((target, reply)),
             Call::Later(reply) => {
@@ -630,6 +689,25 @@ impl Runtime {
             self.on_reply(target, reply)?;
         }
         Ok(())
+    }
+
+    /// Publishes what the run did so far for metrics.
+    fn publish_metrics(&self) {
+        let mut per_type: Vec<(String, TypeCounts)> = self
+            .per_type
+            .iter()
+            .map(|(function_type, counts)| (function_type.to_string(), *counts))
+            .collect();
+        per_type.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.metrics.publish(Snapshot {
+            epochs: self.summary.epochs,
+            ingress_records: self.summary.records_read,
+            egress_records: self.summary.egress_records,
+            dead_letters: self.summary.dead_letters,
+            queued_messages: self.queued as u64,
+            delayed_messages: self.timers.len() as u64,
+            per_type,
+        });
     }
 
     fn on_reply(&mut self, target: Address, reply: Result<FromFunction, InvokeError>) -> Result<()> {
@@ -657,6 +735,9 @@ impl Runtime {
             }
             Completion::Done { effects, next } => {
                 self.summary.messages += messages as u64;
+                if let Some(counts) = self.per_type.get_mut(&target.function_type) {
+                    counts.messages += messages as u64;
+                }
                 self.queued = self.queued.saturating_sub(messages);
                 self.apply(&target, effects)?;
                 match next {

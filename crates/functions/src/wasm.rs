@@ -334,4 +334,8 @@ impl Functions for WasmFunctions {
         self.served_for(function_type).is_some()
             || self.remote.as_ref().is_some_and(|remote| remote.endpoint_for(function_type).is_some())
     }
+
+    fn call_stats(&self) -> Vec<(String, Arc<eddy_statefun::http::CallStats>)> {
+        self.remote.as_ref().map(RemoteFunctions::call_stats).unwrap_or_default()
+    }
 }

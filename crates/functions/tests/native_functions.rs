@@ -55,12 +55,12 @@ impl Function for Counter {
     }
 }
 
-#[test]
-fn native_functions_count_exactly_across_runs() {
-    let module = Module::parse(
-        "module.yaml",
-        &format!(
-            "kind: io.statefun.kafka.v1/ingress
+/// Records of the topic `hits` go to `example/forwarder`; reports go out through the
+/// playground egress, on a free port.
+fn hits_module() -> Module {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = format!(
+        "kind: io.statefun.kafka.v1/ingress
 spec:
   id: example/hits
   startupPosition:
@@ -72,12 +72,15 @@ spec:
 ---
 kind: io.statefun.playground.v1/egress
 spec:
-  port: {}
-",
-            std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-        ),
-    )
-    .unwrap();
+  port: {port}
+"
+    );
+    Module::parse("module.yaml", &text).unwrap()
+}
+
+#[test]
+fn native_functions_count_exactly_across_runs() {
+    let module = hits_module();
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<String> = (0..10).map(|i| format!("id{i}")).collect();
     let hits: Vec<(&str, Vec<u8>)> = (0..1000)
@@ -207,4 +210,63 @@ spec:
             serde_json::json!({"typename": "io.statefun.types/string", "value": "example/nowhere"})
         );
     }
+}
+
+/// `GET path` on `addr`; the status line and the body.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: eddy\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn metrics_are_served_for_prometheus_while_a_module_runs() {
+    let module = hits_module();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, store) = open(dir.path());
+    let hits: Vec<(&str, Vec<u8>)> = (0..100)
+        .map(|i| (["a", "b"][i % 2], TypedValue::string(&format!("hit{i}")).value.unwrap().to_vec()))
+        .collect();
+    produce(&log, "hits", 1, &hits);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let options = Options {
+        commit_interval: Duration::from_millis(20),
+        metrics_addr: Some(addr),
+        ..Options::default()
+    };
+    let functions = NativeFunctions::new()
+        .with("example/forwarder".parse().unwrap(), Forwarder)
+        .with("example/counter".parse().unwrap(), Counter);
+    let running = eddy_functions::start_with(&module, log, store, options, |_| Arc::new(functions)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        if let Ok(stream) = std::net::TcpStream::connect(addr) {
+            drop(stream);
+            let (status, body) = http_get(addr, "/metrics");
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            if body.contains("eddy_functions_messages_total{function_type=\"example/counter\"} 100") {
+                break body;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "the counts never reached 100");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for line in [
+        "eddy_functions_ingress_records_total 100",
+        "eddy_functions_egress_records_total 100",
+        "eddy_functions_messages_total{function_type=\"example/forwarder\"} 100",
+        "eddy_functions_queued_messages 0",
+        "# EOF",
+    ] {
+        assert!(text.lines().any(|got| got == line), "no `{line}` in:\n{text}");
+    }
+    assert!(!text.contains("eddy_functions_remote_calls"), "no remote endpoint, no remote metrics:\n{text}");
+    let (status, _) = http_get(addr, "/other");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    running.handle().shutdown();
+    running.wait().unwrap();
 }

@@ -35,6 +35,14 @@ impl RemoteFunctions {
             .map(|(endpoint, client)| (endpoint, client))
     }
 
+    /// Each endpoint's URL template with its client's [`CallStats`](crate::http::CallStats).
+    pub fn call_stats(&self) -> Vec<(String, Arc<crate::http::CallStats>)> {
+        self.endpoints
+            .iter()
+            .map(|(endpoint, client)| (endpoint.url_path_template.clone(), Arc::clone(client.stats())))
+            .collect()
+    }
+
     /// The batch limit of `function_type` (`maxNumBatchRequests`, 1000 when no endpoint serves it).
     pub fn max_batch(&self, function_type: &FunctionType) -> usize {
         self.endpoint_for(function_type)

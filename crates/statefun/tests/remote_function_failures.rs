@@ -72,6 +72,14 @@ async fn a_503_twice_then_a_reply_succeeds_through_retries() {
     let reply = client.call(&endpoint.url(), &request()).await.unwrap();
     assert!(matches!(reply.response, Some(Response::InvocationResult(_))));
     assert_eq!(endpoint.seen.requests.load(Ordering::SeqCst), 3);
+    assert_eq!(failures(client.stats().failed_attempts()), [("http-status", 2)]);
+    assert_eq!(failures(client.stats().failed_calls()), []);
+    assert_eq!(client.stats().calls(), 1);
+}
+
+/// The kinds of failure counted at least once.
+fn failures(counts: impl Iterator<Item = (&'static str, u64)>) -> Vec<(&'static str, u64)> {
+    counts.filter(|(_, count)| *count > 0).collect()
 }
 
 #[tokio::test]
@@ -108,6 +116,8 @@ async fn a_refused_connection_is_retried_until_the_call_timeout() {
     let CallError::TimedOut { attempts, last, .. } = &error else { panic!("{error}") };
     assert!(matches!(**last, CallError::Connection { .. }), "{error}");
     assert!(*attempts >= 3);
+    assert_eq!(failures(client.stats().failed_attempts()), [("connection", u64::from(*attempts))]);
+    assert_eq!(failures(client.stats().failed_calls()), [("timed-out", 1)]);
 }
 
 #[tokio::test]
@@ -119,6 +129,8 @@ async fn garbage_bytes_are_not_a_reply_and_not_retried() {
     assert!(matches!(error, CallError::Garbage { .. }), "{error}");
     assert!(error.to_string().contains("not a FromFunction message"), "{error}");
     assert_eq!(endpoint.seen.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(failures(client.stats().failed_attempts()), [("garbage", 1)]);
+    assert_eq!(failures(client.stats().failed_calls()), [("garbage", 1)]);
 }
 
 #[tokio::test]

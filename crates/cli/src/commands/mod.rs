@@ -1,5 +1,6 @@
 //! The command handlers, one per file, and what they share: opening the log.
 
+pub(crate) mod app;
 pub(crate) mod bench;
 pub(crate) mod build;
 pub(crate) mod consume;

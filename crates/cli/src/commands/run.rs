@@ -17,7 +17,7 @@ use eddy_engine::Handle;
 use eddy_log::{Log, Options as LogOptions};
 use eddy_server::local::{Backend, BackendError};
 use eddy_state::StateStore;
-use eddy_types::{Offset, PartitionId, Record};
+use eddy_types::{Offset, PartitionId, Record, TopicName};
 
 /// Arguments of `eddy run`.
 #[derive(Debug, Args)]
@@ -34,6 +34,10 @@ pub(crate) struct RunArgs {
     /// (e.g. `100ms`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub(crate) commit_interval: Option<Duration>,
+    /// Serve the stateful functions' metrics for Prometheus at `http://<ADDR>/metrics`
+    /// (e.g. `127.0.0.1:9464`).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
@@ -44,22 +48,42 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     }
     let packages = eddy_dataflow::PackagePaths::for_file(&args.file.display().to_string())
         .with_search(data_dir.join("packages"));
-    let mut plan = match eddy_dataflow::load_with(&args.file, &packages) {
-        Ok(plan) => plan,
-        Err(diagnostics) => {
-            for diagnostic in diagnostics.iter() {
-                eprintln!("{diagnostic}");
-            }
-            let count = diagnostics.len();
-            bail!(
-                "{} has {count} problem{}; nothing was run",
-                args.file.display(),
-                if count == 1 { "" } else { "s" }
-            );
+    let plan = eddy_dataflow::load_with(&args.file, &packages);
+    let declared: Option<Vec<(String, TopicName)>> = plan
+        .as_ref()
+        .ok()
+        .map(|plan| plan.topics.iter().map(|topic| (topic.id.clone(), topic.name.clone())).collect());
+    let file = args.file.display().to_string();
+    let functions = eddy_statefun::Module::parse_dataflow_functions(&file, &text, declared.as_deref());
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(diagnostics) = &plan {
+        problems.extend(diagnostics.iter().map(ToString::to_string));
+    }
+    match &functions {
+        Err(eddy_statefun::module::Error::Invalid(found)) => {
+            problems.extend(found.iter().map(ToString::to_string));
         }
+        Err(error) => problems.push(error.to_string()),
+        Ok(_) => {}
+    }
+    let (Ok(mut plan), Ok(functions)) = (plan, functions) else {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        let count = problems.len();
+        bail!("{file} has {count} problem{}; nothing was run", if count == 1 { "" } else { "s" });
     };
     if let Some(built) = build_stale(data_dir, &args.file, &mut plan)? {
         use_built_components(&mut plan, &built);
+    }
+    if let Some(module) = functions {
+        return super::app::run(data_dir, args, &plan, &module);
+    }
+    if args.metrics_addr.is_some() {
+        bail!(
+            "--metrics-addr serves the metrics of stateful functions, and {file} declares none; \
+             a dataflow's services print their counts when the run stops"
+        );
     }
     let log = Log::open(data_dir.join("log"), LogOptions::default())
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
@@ -155,7 +179,7 @@ impl EngineBackend {
     }
 }
 
-fn backend_error(error: eddy_engine::Error) -> BackendError {
+pub(crate) fn backend_error(error: eddy_engine::Error) -> BackendError {
     match error {
         eddy_engine::Error::Log(error) => BackendError::Log(error),
         other => BackendError::Other(other.to_string()),
@@ -221,6 +245,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
     options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
+    options.metrics_addr = args.metrics_addr;
     if let Some(interval) = args.commit_interval {
         options.commit_interval = interval;
     }
@@ -272,7 +297,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
 /// Serves other `eddy` commands from the running module.
 struct FunctionsBackend(eddy_functions::Handle);
 
-fn functions_error(error: eddy_functions::Error) -> BackendError {
+pub(crate) fn functions_error(error: eddy_functions::Error) -> BackendError {
     match error {
         eddy_functions::Error::Log(error) => BackendError::Log(error),
         other => BackendError::Other(other.to_string()),

@@ -71,9 +71,15 @@ pub struct Dataflow {
     /// Topics by id. Default: none.
     #[serde(default)]
     pub topics: BTreeMap<String, Topic>,
-    /// Services by name. Default: none (which validation rejects).
+    /// Services by name. Default: none (which validation rejects unless the file declares
+    /// `functions`).
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
+    /// Stateful functions that run beside the services: a list of Statefun module documents
+    /// (`kind` and `spec`, as in a `module.yaml`). This crate only notes that the section is
+    /// there; `eddy_statefun::Module::parse_dataflow_functions` reads and checks it.
+    #[serde(default, skip_serializing)]
+    pub functions: Option<serde::de::IgnoredAny>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

@@ -35,11 +35,12 @@ impl Validator<'_> {
     ) -> Vec<ServicePlan> {
         let dataflow = self.dataflow;
         let services = Path::root().key("services");
-        if dataflow.services.is_empty() && !self.is_broken(&services) {
+        if dataflow.services.is_empty() && dataflow.functions.is_none() && !self.is_broken(&services) {
             self.report(
                 Finding::new(
                     services.clone(),
-                    "the dataflow has no services; declare at least one under `services`",
+                    "the dataflow has no services; declare at least one under `services` (or \
+                     stateful functions under `functions`)",
                 )
                 .at_key(),
             );

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::error::CallError;
 use super::options::{ClientOptions, Protocol};
 use super::retry::Backoff;
+use super::stats::CallStats;
 use super::timeout_io::TimeoutConnector;
 use crate::proto::reqreply::{FromFunction, ToFunction};
 
@@ -31,6 +32,7 @@ pub struct FunctionClient {
     client: Client<TimeoutConnector, Full<Bytes>>,
     in_flight: Arc<Semaphore>,
     options: ClientOptions,
+    stats: Arc<CallStats>,
 }
 
 impl std::fmt::Debug for FunctionClient {
@@ -53,12 +55,31 @@ impl FunctionClient {
             .http2_only(options.protocol == Protocol::H2c);
         let client = builder.build(connector);
         let in_flight = Arc::new(Semaphore::new(options.max_concurrent_requests.max(1)));
-        Self { client, in_flight, options }
+        Self { client, in_flight, options, stats: Arc::default() }
     }
 
     /// The client's options.
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// What this client (and its clones) has seen: calls and failures by kind.
+    pub fn stats(&self) -> &Arc<CallStats> {
+        &self.stats
+    }
+
+    /// POSTs `request` to `url` and decodes the reply, counting failures in
+    /// [`stats`](Self::stats).
+    ///
+    /// # Errors
+    /// As [`send_with_retries`](Self::send_with_retries).
+    pub async fn call(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
+        self.stats.call();
+        let result = self.send_with_retries(url, request).await;
+        if let Err(error) = &result {
+            self.stats.call_failed(error);
+        }
+        result
     }
 
     /// POSTs `request` to `url` and decodes the reply, retrying retryable failures with
@@ -67,7 +88,7 @@ impl FunctionClient {
     /// # Errors
     /// [`CallError`]: a non-retryable status, garbage bytes, an oversized reply, a bad URL, or
     /// [`CallError::TimedOut`] carrying the last retryable failure.
-    pub async fn call(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
+    async fn send_with_retries(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
         let uri: Uri =
             url.parse().map_err(|error| CallError::Unroutable(format!("`{url}` is not a URL: {error}")))?;
         if uri.scheme_str() != Some("http") {
@@ -82,18 +103,23 @@ impl FunctionClient {
             attempts += 1;
             let error = match tokio::time::timeout_at(deadline, self.attempt(&uri, url, body.clone())).await {
                 Ok(Ok(reply)) => {
-                    return FromFunction::decode(reply).map_err(|error| CallError::Garbage {
-                        url: url.to_owned(),
-                        reason: error.to_string(),
+                    return FromFunction::decode(reply).map_err(|error| {
+                        let error = CallError::Garbage { url: url.to_owned(), reason: error.to_string() };
+                        self.stats.attempt_failed(&error);
+                        error
                     });
                 }
-                Ok(Err(error)) if !error.is_retryable() => return Err(error),
+                Ok(Err(error)) if !error.is_retryable() => {
+                    self.stats.attempt_failed(&error);
+                    return Err(error);
+                }
                 Ok(Err(error)) => error,
                 Err(_) => CallError::Stalled {
                     url: url.to_owned(),
                     reason: format!("attempt {attempts} was still running when the call timeout passed"),
                 },
             };
+            self.stats.attempt_failed(&error);
             tracing::debug!(url, attempts, %error, "remote function call failed; retrying");
             let Some(wait) = backoff.next_wait(Instant::now()) else {
                 return Err(CallError::TimedOut {

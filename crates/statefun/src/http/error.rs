@@ -64,6 +64,23 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The kind of failure, as metrics label it: one of [`FAILURE_KINDS`](super::FAILURE_KINDS).
+    pub fn kind(&self) -> &'static str {
+        super::stats::FAILURE_KINDS[self.kind_index()]
+    }
+
+    pub(super) fn kind_index(&self) -> usize {
+        match self {
+            CallError::Status { .. } => 0,
+            CallError::Connection { .. } => 1,
+            CallError::Stalled { .. } => 2,
+            CallError::TimedOut { .. } => 3,
+            CallError::Garbage { .. } => 4,
+            CallError::TooLarge { .. } => 5,
+            CallError::Unroutable(_) => 6,
+        }
+    }
+
     /// Whether Statefun retries this failure: connection and I/O errors, stalls, and the
     /// statuses 408, 409, 420, 429, 499 and 5xx.
     pub fn is_retryable(&self) -> bool {

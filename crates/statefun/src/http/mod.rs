@@ -15,8 +15,10 @@ mod client;
 mod error;
 mod options;
 mod retry;
+mod stats;
 mod timeout_io;
 
 pub use client::FunctionClient;
 pub use error::CallError;
 pub use options::{ClientOptions, Protocol, Timeouts};
+pub use stats::{CallStats, FAILURE_KINDS};

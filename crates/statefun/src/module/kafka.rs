@@ -122,6 +122,7 @@ fn read_topic(reader: &mut Reader<'_>, fields: &Fields<'_>) -> Option<IngressTop
     let topic = reader.parsed(fields, "topic", true, |text| {
         TopicName::new(text).map_err(|error| format!("expected a topic name: {error}"))
     });
+    let topic = topic.and_then(|topic| declared(reader, fields, topic));
     let value_type = reader.parsed(fields, "valueType", true, type_name);
     let mut targets = Vec::new();
     let mut complete = true;
@@ -140,6 +141,28 @@ fn read_topic(reader: &mut Reader<'_>, fields: &Fields<'_>) -> Option<IngressTop
     }
     complete.then_some(())?;
     Some(IngressTopic { topic: topic?, value_type: value_type?, targets })
+}
+
+/// In a dataflow file's `functions` section, the log name of the declared topic that `topic`
+/// names by id or by name; a problem when none is declared.
+fn declared(reader: &mut Reader<'_>, fields: &Fields<'_>, topic: TopicName) -> Option<TopicName> {
+    let Some(declared) = reader.declared_topics else { return Some(topic) };
+    if let Some((_, name)) = declared.iter().find(|(id, name)| id == topic.as_str() || name == &topic) {
+        return Some(name.clone());
+    }
+    let pos = fields.get("topic").map_or(fields.pos, |node| node.pos);
+    let known: Vec<String> = declared.iter().map(|(id, _)| format!("`{id}`")).collect();
+    let expected = if known.is_empty() {
+        "none is declared".to_owned()
+    } else {
+        format!("declared: {}", known.join(", "))
+    };
+    reader.problem(
+        pos,
+        &fields.path_of("topic"),
+        format!("topic `{topic}` is not declared under `topics` of the dataflow ({expected})"),
+    );
+    None
 }
 
 fn read_startup_position(reader: &mut Reader<'_>, position: &Fields<'_>) -> Option<StartupPosition> {

@@ -40,6 +40,7 @@ pub use reader::Problem;
 pub use wasm::WasmEndpoint;
 
 use crate::address::{FunctionType, TypeName};
+use eddy_types::TopicName;
 use reader::Reader;
 use yaml::Node;
 
@@ -111,6 +112,8 @@ const KAFKA_INGRESS: &str = "io.statefun.kafka.v1/ingress";
 const KAFKA_EGRESS: &str = "io.statefun.kafka.v1/egress";
 const PLAYGROUND_INGRESS: &str = "io.statefun.playground.v1/ingress";
 const PLAYGROUND_EGRESS: &str = "io.statefun.playground.v1/egress";
+/// The top-level key of a dataflow file that holds module documents.
+pub const FUNCTIONS_KEY: &str = "functions";
 /// Eddy's kind of endpoint: functions run as WebAssembly components.
 pub const WASM_V1: &str = "io.eddy.endpoints.v1/wasm";
 const KINDS: [&str; 7] =
@@ -156,6 +159,63 @@ impl Module {
             }
         }
         if reader.problems.is_empty() { Ok(module) } else { Err(Error::Invalid(reader.problems)) }
+    }
+
+    /// Reads the `functions` section of a dataflow file: a list of module documents (each with
+    /// `kind` and `spec`, as in a `module.yaml`) under the top-level key `functions`. Given
+    /// the topics the dataflow declares (`topics`: id → name in the log), Kafka ingresses may
+    /// read only those, naming either, and their topics become the log names. `Ok(None)` when the file
+    /// has no `functions` section. Problems name the field from the top of the file
+    /// (`functions[1].spec.topics[0].topic`); the file's other parts are the dataflow
+    /// parser's to check.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with every problem found in the section.
+    pub fn parse_dataflow_functions(
+        file: &str,
+        text: &str,
+        topics: Option<&[(String, TopicName)]>,
+    ) -> Result<Option<Self>, Error> {
+        let mut reader = Reader::new(file);
+        reader.declared_topics = topics;
+        let documents = match yaml::parse(text) {
+            Ok(documents) => documents,
+            // The dataflow parser reports the syntax error.
+            Err(_) => return Ok(None),
+        };
+        let section = documents.iter().find_map(|(_, node)| match &node.as_ref()?.kind {
+            yaml::Kind::Map(entries) => entries
+                .iter()
+                .find(
+                    |(key, _)| matches!(&key.kind, yaml::Kind::Scalar { text, .. } if text == FUNCTIONS_KEY),
+                )
+                .map(|(_, value)| value),
+            _ => None,
+        });
+        let Some(section) = section else { return Ok(None) };
+        let mut module = Module::default();
+        match &section.kind {
+            yaml::Kind::Seq(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let before = reader.problems.len();
+                    read_document(&mut reader, item, &mut module);
+                    for problem in &mut reader.problems[before..] {
+                        problem.field = if problem.field.is_empty() {
+                            format!("{FUNCTIONS_KEY}[{index}]")
+                        } else {
+                            format!("{FUNCTIONS_KEY}[{index}].{}", problem.field)
+                        };
+                    }
+                }
+            }
+            _ if section.is_null() => {}
+            _ => reader.problem(
+                section.pos,
+                FUNCTIONS_KEY,
+                "expected a list of module documents, each with `kind` and `spec` (as in a Statefun module.yaml)",
+            ),
+        }
+        if reader.problems.is_empty() { Ok(Some(module)) } else { Err(Error::Invalid(reader.problems)) }
     }
 
     /// The endpoint serving `function_type`: one naming it exactly wins over a namespace pattern.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use eddy_types::TopicName;
+
 use super::yaml::{Kind, Node, Pos};
 
 /// One thing wrong with a module file: where, which field, and what.
@@ -34,6 +36,9 @@ impl fmt::Display for Problem {
 pub(super) struct Reader<'f> {
     file: &'f str,
     pub(super) problems: Vec<Problem>,
+    /// The topics a dataflow file declares, as (id, name in the log), when the module is a
+    /// dataflow file's `functions` section: an ingress may read only those.
+    pub(super) declared_topics: Option<&'f [(String, TopicName)]>,
 }
 
 /// The entries of a mapping and its path.
@@ -70,7 +75,7 @@ fn found(node: &Node) -> String {
 
 impl<'f> Reader<'f> {
     pub(super) fn new(file: &'f str) -> Self {
-        Self { file, problems: Vec::new() }
+        Self { file, problems: Vec::new(), declared_topics: None }
     }
 
     /// The file being read, as given to the parser.
