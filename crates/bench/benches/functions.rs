@@ -213,7 +213,7 @@ static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// Eddy would send once the handshake is done.
 fn request(n: u64, messages: usize) -> ToFunction {
     let typed =
-        |typename: &str, value: Vec<u8>| ProtoValue { typename: typename.to_owned(), has_value: true, value };
+        |typename: &str, value: Bytes| ProtoValue { typename: typename.to_owned(), has_value: true, value };
     ToFunction {
         request: Some(Request::Invocation(InvocationBatchRequest {
             target: Some(ProtoAddress {
@@ -225,7 +225,7 @@ fn request(n: u64, messages: usize) -> ToFunction {
                 state_name: "count".to_owned(),
                 state_value: Some(typed(
                     "io.statefun.types/long",
-                    TypedValue::long(7).value.expect("a value").to_vec(),
+                    TypedValue::long(7).value.expect("a value"),
                 )),
             }],
             invocations: vec![
@@ -233,7 +233,7 @@ fn request(n: u64, messages: usize) -> ToFunction {
                     caller: None,
                     argument: Some(typed(
                         "io.statefun.types/string",
-                        TypedValue::string("hit").value.expect("a value").to_vec(),
+                        TypedValue::string("hit").value.expect("a value"),
                     )),
                 };
                 messages
