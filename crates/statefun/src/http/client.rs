@@ -68,11 +68,22 @@ impl FunctionClient {
     /// [`CallError`]: a non-retryable status, garbage bytes, an oversized reply, a bad URL, or
     /// [`CallError::TimedOut`] carrying the last retryable failure.
     pub async fn call(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
-        let uri: Uri =
-            url.parse().map_err(|error| CallError::Unroutable(format!("`{url}` is not a URL: {error}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(CallError::Unroutable(format!("`{url}` is not an http:// URL")));
-        }
+        let uri = parse_url(url)?;
+        self.call_uri(&uri, url, request).await
+    }
+
+    /// As [`call`](Self::call), to a URL already parsed with [`parse_url`]: a caller sending
+    /// many requests to one URL parses it once.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_uri(
+        &self,
+        uri: &Uri,
+        url: &str,
+        request: &ToFunction,
+    ) -> Result<FromFunction, CallError> {
+        // One buffer of the encoded size, handed to hyper without a copy.
         let body = Bytes::from(request.encode_to_vec());
         let timeout = self.options.timeouts.call;
         let deadline = Instant::now() + timeout;
@@ -80,7 +91,7 @@ impl FunctionClient {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let error = match tokio::time::timeout_at(deadline, self.attempt(&uri, url, body.clone())).await {
+            let error = match tokio::time::timeout_at(deadline, self.attempt(uri, url, body.clone())).await {
                 Ok(Ok(reply)) => {
                     return FromFunction::decode(reply).map_err(|error| CallError::Garbage {
                         url: url.to_owned(),
@@ -132,6 +143,19 @@ impl FunctionClient {
             Err(error) => Err(transport_error(url, error.as_ref())),
         }
     }
+}
+
+/// `url` as a [`Uri`] a [`FunctionClient`] can call: plain `http://`.
+///
+/// # Errors
+/// [`CallError::Unroutable`] when `url` is not a URL or not `http://`.
+pub fn parse_url(url: &str) -> Result<Uri, CallError> {
+    let uri: Uri =
+        url.parse().map_err(|error| CallError::Unroutable(format!("`{url}` is not a URL: {error}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(CallError::Unroutable(format!("`{url}` is not an http:// URL")));
+    }
+    Ok(uri)
 }
 
 /// A transport failure as a [`CallError`]: a stall when an I/O timeout is behind it, a

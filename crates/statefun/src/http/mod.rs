@@ -17,6 +17,6 @@ mod options;
 mod retry;
 mod timeout_io;
 
-pub use client::FunctionClient;
+pub use client::{FunctionClient, parse_url};
 pub use error::CallError;
 pub use options::{ClientOptions, Protocol, Timeouts};
