@@ -386,9 +386,9 @@ fn remote_python(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    let requests = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("through Eddy to Python: {requests} requests for {PYTHON_MESSAGES} messages");
     if ran {
+        let requests = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("through Eddy to Python: {requests} requests for {PYTHON_MESSAGES} messages");
         report_remote_cpu("python-sdk-through-eddy", PYTHON_MESSAGES, Some(python.child.id()), |prepared| {
             through_eddy(prepared, &module, PYTHON_MESSAGES)
         });
