@@ -17,9 +17,19 @@
 //! one message per request, and as many per request as Eddy sent on average — what the
 //! endpoint itself can do with the requests Eddy makes.
 //!
+//! The Python SDK (`remote-python`): the same counter written with `apache-flink-statefun`
+//! (`bench/counter` in `crates/statefun/tests/python/functions.py`, served by aiohttp in one
+//! Python process), `PYTHON_MESSAGES` messages over `IDS` ids through Eddy. Skipped, with a
+//! message, when `python3` cannot import `statefun` and `aiohttp`
+//! (`pip install apache-flink-statefun==3.3.0 aiohttp`).
+//!
 //! After each embedded bench, one more run prints the process's CPU time over it (user +
 //! system, all threads: the runtime loop, the committer, the store's workers), so that a
-//! figure per core can be given beside the wall-clock one.
+//! figure per core can be given beside the wall-clock one. After each remote bench through
+//! Eddy, `CPU_RUNS` more runs print Eddy's CPU time per message apart from the endpoint's
+//! (the Rust endpoint's tokio worker, or the Python process): on a loaded machine the
+//! wall-clock figures vary by a third from run to run, the CPU time per message much less.
+//! Each report runs only when its bench was selected.
 //!
 //! `cargo bench -p eddy-bench --bench functions`
 
@@ -27,7 +37,10 @@
 
 use eddy_bench as _;
 use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -53,7 +66,11 @@ use tokio::net::TcpListener;
 
 const MESSAGES: u64 = 1_000_000;
 const REMOTE_MESSAGES: u64 = 200_000;
+/// Messages for the Python SDK's counter, which answers far fewer per second.
+const PYTHON_MESSAGES: u64 = 20_000;
 const IDS: u64 = 1_000;
+/// Runs after a remote bench whose CPU time is summed for its report.
+const CPU_RUNS: u64 = 5;
 /// Requests in flight when the endpoint is called directly.
 const IN_FLIGHT: usize = 64;
 
@@ -184,6 +201,58 @@ async fn serve() -> SocketAddr {
     address
 }
 
+/// The Python SDK's functions (`crates/statefun/tests/python/functions.py`) on a free port;
+/// killed when dropped.
+struct PythonEndpoint {
+    child: Child,
+    port: u16,
+}
+
+impl PythonEndpoint {
+    /// Starts the script; `None`, with the reason printed, when python3 or the SDK is missing.
+    fn start() -> Option<Self> {
+        let check = Command::new("python3").args(["-c", "import statefun, aiohttp"]).output();
+        match check {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => {
+                let reason = String::from_utf8_lossy(&output.stderr);
+                eprintln!("remote-python skipped: the Statefun SDK is missing ({})", reason.trim());
+                eprintln!("install it with: pip install apache-flink-statefun==3.3.0 aiohttp");
+                return None;
+            }
+            Err(error) => {
+                eprintln!("remote-python skipped: python3 does not run ({error})");
+                return None;
+            }
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statefun/tests/python/functions.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|error| eprintln!("remote-python skipped: python3 does not start ({error})"))
+            .ok()?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let port = line.trim().strip_prefix("PORT ").and_then(|port| port.parse().ok());
+        let Some(port) = port else {
+            eprintln!("remote-python skipped: expected `PORT <n>` from {}, got `{line}`", script.display());
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        };
+        Some(Self { child, port })
+    }
+}
+
+impl Drop for PythonEndpoint {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn remote_module(address: SocketAddr) -> Module {
     let text = format!(
         "kind: io.statefun.endpoints.v2/http
@@ -197,11 +266,12 @@ spec:
     Module::parse("module.yaml", &text).expect("module")
 }
 
-fn through_eddy(prepared: Prepared, module: &Module) -> Prepared {
+/// Runs `module` to idle over `prepared`, whose `messages` records must all be processed.
+fn through_eddy(prepared: Prepared, module: &Module, messages: u64) -> Prepared {
     let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
     let options = Options { until_idle: true, ..Options::default() };
     let summary = eddy_functions::start(module, log, store, options).expect("start").wait().expect("run");
-    assert_eq!(summary.messages, REMOTE_MESSAGES);
+    assert_eq!(summary.messages, messages);
     REQUESTS.store(summary.requests, std::sync::atomic::Ordering::Relaxed);
     prepared
 }
@@ -213,7 +283,7 @@ static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// Eddy would send once the handshake is done.
 fn request(n: u64, messages: usize) -> ToFunction {
     let typed =
-        |typename: &str, value: Vec<u8>| ProtoValue { typename: typename.to_owned(), has_value: true, value };
+        |typename: &str, value: Bytes| ProtoValue { typename: typename.to_owned(), has_value: true, value };
     ToFunction {
         request: Some(Request::Invocation(InvocationBatchRequest {
             target: Some(ProtoAddress {
@@ -225,7 +295,7 @@ fn request(n: u64, messages: usize) -> ToFunction {
                 state_name: "count".to_owned(),
                 state_value: Some(typed(
                     "io.statefun.types/long",
-                    TypedValue::long(7).value.expect("a value").to_vec(),
+                    TypedValue::long(7).value.expect("a value"),
                 )),
             }],
             invocations: vec![
@@ -233,7 +303,7 @@ fn request(n: u64, messages: usize) -> ToFunction {
                     caller: None,
                     argument: Some(typed(
                         "io.statefun.types/string",
-                        TypedValue::string("hit").value.expect("a value").to_vec(),
+                        TypedValue::string("hit").value.expect("a value"),
                     )),
                 };
                 messages
@@ -270,15 +340,22 @@ fn remote(c: &mut Criterion) {
     let mut group = c.benchmark_group("remote-functions");
     group.sample_size(10);
     group.throughput(Throughput::Elements(REMOTE_MESSAGES));
+    let mut ran = false;
     group.bench_function("rust-endpoint-through-eddy", |b| {
+        ran = true;
         b.iter_batched(
             || prepared(REMOTE_MESSAGES),
-            |prepared| through_eddy(prepared, &module),
+            |prepared| through_eddy(prepared, &module, REMOTE_MESSAGES),
             BatchSize::PerIteration,
         )
     });
     let requests = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!("through Eddy: {requests} requests for {REMOTE_MESSAGES} messages");
+    if ran {
+        report_remote_cpu("rust-endpoint-through-eddy", REMOTE_MESSAGES, None, |prepared| {
+            through_eddy(prepared, &module, REMOTE_MESSAGES)
+        });
+    }
     let client = Arc::new(FunctionClient::new(Default::default()));
     let url: Arc<str> = format!("http://{address}/counter").into();
     group.bench_function("rust-endpoint-directly", |b| {
@@ -292,15 +369,48 @@ fn remote(c: &mut Criterion) {
     group.finish();
 }
 
+/// The counter served by the Python SDK, through Eddy.
+fn remote_python(c: &mut Criterion) {
+    let Some(python) = PythonEndpoint::start() else { return };
+    let address = SocketAddr::from(([127, 0, 0, 1], python.port));
+    let module = remote_module(address);
+    let mut group = c.benchmark_group("remote-python");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(PYTHON_MESSAGES));
+    let mut ran = false;
+    group.bench_function("python-sdk-through-eddy", |b| {
+        ran = true;
+        b.iter_batched(
+            || prepared(PYTHON_MESSAGES),
+            |prepared| through_eddy(prepared, &module, PYTHON_MESSAGES),
+            BatchSize::PerIteration,
+        )
+    });
+    if ran {
+        let requests = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("through Eddy to Python: {requests} requests for {PYTHON_MESSAGES} messages");
+        report_remote_cpu("python-sdk-through-eddy", PYTHON_MESSAGES, Some(python.child.id()), |prepared| {
+            through_eddy(prepared, &module, PYTHON_MESSAGES)
+        });
+    }
+    group.finish();
+    drop(python);
+}
+
 fn functions(c: &mut Criterion) {
     let module = Module::parse("module.yaml", MODULE).expect("module");
     let mut group = c.benchmark_group("functions");
     group.sample_size(10);
     group.throughput(Throughput::Elements(MESSAGES));
+    let mut ran = false;
     group.bench_function("native-counter", |b| {
+        ran = true;
         b.iter_batched(|| prepared(MESSAGES), |prepared| run(prepared, &module), BatchSize::PerIteration)
     });
-    report_cpu("native-counter", |prepared| run(prepared, &module));
+    if ran {
+        report_cpu("native-counter", |prepared| run(prepared, &module));
+    }
+    let mut ran = false;
     let counter = eddy_test_guests::component("fn-counter");
     let wasm_module = format!(
         "kind: io.eddy.endpoints.v1/wasm\nspec:\n  functions: bench/counter\n  component: {}\n---\n{MODULE}",
@@ -309,25 +419,90 @@ fn functions(c: &mut Criterion) {
     let wasm_module = Module::parse("module.yaml", &wasm_module).expect("module");
     let cache = tempfile::tempdir().expect("cache directory");
     group.bench_function("wasm-counter", |b| {
+        ran = true;
         b.iter_batched(
             || prepared(MESSAGES),
             |prepared| run_wasm(prepared, &wasm_module, cache.path()),
             BatchSize::PerIteration,
         )
     });
-    report_cpu("wasm-counter", |prepared| run_wasm(prepared, &wasm_module, cache.path()));
+    if ran {
+        report_cpu("wasm-counter", |prepared| run_wasm(prepared, &wasm_module, cache.path()));
+    }
     group.finish();
 }
 
 /// CPU time the process has used, user and system, over all its threads (Linux: from
 /// `/proc/self/stat`, in the kernel's fixed 100 Hz ticks).
 fn cpu_time() -> std::time::Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split_whitespace().collect();
+    stat_cpu_time(&std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat")).1
+}
+
+/// The command name and the CPU time (user + system) of a `/proc/.../stat` line.
+fn stat_cpu_time(stat: &str) -> (&str, std::time::Duration) {
+    // The command name is in parentheses and may hold spaces.
+    let (head, rest) = stat.rsplit_once(')').expect("a stat line");
+    let name = head.split_once('(').map_or("", |(_, name)| name);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |field: usize| fields[field].parse::<u64>().expect("clock ticks");
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    (name, std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10))
+}
+
+/// CPU time of this process's threads named `name` that are alive now.
+fn threads_cpu_time(name: &str) -> std::time::Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return std::time::Duration::ZERO };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .map(|stat| {
+            let (thread, cpu) = stat_cpu_time(&stat);
+            if thread == name { cpu } else { std::time::Duration::ZERO }
+        })
+        .sum()
+}
+
+/// CPU time of process `pid`, if it can be read.
+fn process_cpu_time(pid: u32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat_cpu_time(&stat).1)
+}
+
+/// Runs `run` [`CPU_RUNS`] times more over `messages` messages each and prints the CPU time
+/// Eddy spent per message: the process's, less the endpoint's threads (the bench's own tokio
+/// worker serves the Rust endpoint), and that of the endpoint process `endpoint`, if given.
+fn report_remote_cpu(
+    name: &str,
+    messages: u64,
+    endpoint: Option<u32>,
+    mut run: impl FnMut(Prepared) -> Prepared,
+) {
+    let (mut wall, mut eddy, mut endpoint_cpu) =
+        (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for _ in 0..CPU_RUNS {
+        let prepared = prepared(messages);
+        let endpoint_before = endpoint.and_then(process_cpu_time);
+        let (cpu, served, started) =
+            (cpu_time(), threads_cpu_time("tokio-rt-worker"), std::time::Instant::now());
+        let prepared = run(prepared);
+        wall += started.elapsed();
+        let served = threads_cpu_time("tokio-rt-worker") - served;
+        eddy += cpu_time() - cpu - served;
+        endpoint_cpu += served;
+        if let (Some(before), Some(after)) = (endpoint_before, endpoint.and_then(process_cpu_time)) {
+            endpoint_cpu += after - before;
+        }
+        drop(prepared);
+    }
+    let total = (messages * CPU_RUNS) as f64;
+    eprintln!(
+        "{name}: {CPU_RUNS} runs of {messages} messages in {wall:.2?} ({:.0} k/s); CPU: Eddy {eddy:.2?} \
+         ({:.2} µs per message, {:.0} k messages per CPU second), the endpoint {endpoint_cpu:.2?} \
+         ({:.2} µs per message)",
+        total / wall.as_secs_f64() / 1e3,
+        eddy.as_secs_f64() * 1e6 / total,
+        total / eddy.as_secs_f64() / 1e3,
+        endpoint_cpu.as_secs_f64() * 1e6 / total,
+    );
 }
 
 /// Runs `run` once more and prints its wall-clock and CPU rates.
@@ -346,5 +521,5 @@ fn report_cpu(name: &str, run: impl FnOnce(Prepared) -> Prepared) {
     );
 }
 
-criterion_group!(benches, functions, remote);
+criterion_group!(benches, functions, remote, remote_python);
 criterion_main!(benches);

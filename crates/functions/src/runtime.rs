@@ -335,7 +335,7 @@ struct Runtime {
     functions: Arc<dyn Functions>,
     invocations: Invocations,
     /// Batches to send first: those in flight when the last epoch committed.
-    resend: Vec<Batch>,
+    resend: Vec<Arc<Batch>>,
     store: Arc<StateStore>,
     /// The state of every address served: state name → value (`None`: none).
     cache: HashMap<Address, HashMap<String, Option<TypedValue>>>,
@@ -352,7 +352,7 @@ struct Runtime {
     known_types: HashSet<FunctionType>,
     /// Function types whose first request is out: further batches wait here until it
     /// answers, so that they are built with the states it registers (as Statefun does).
-    probing: HashMap<FunctionType, Vec<Batch>>,
+    probing: HashMap<FunctionType, Vec<Arc<Batch>>>,
     timers: Timers,
     ingress: Vec<IngressPartition>,
     egresses: Egresses,
@@ -620,7 +620,7 @@ impl Runtime {
     }
 
     /// Builds the request for `batch` with the target's current state and sends it.
-    fn dispatch(&mut self, batch: Batch) -> Result<()> {
+    fn dispatch(&mut self, batch: Arc<Batch>) -> Result<()> {
         let function_type = &batch.target.function_type;
         if !self.known_types.contains(function_type) {
             if let Some(held) = self.probing.get_mut(function_type) {
@@ -665,7 +665,7 @@ impl Runtime {
         };
         let request = self.invocations.request(&batch, &view);
         self.summary.requests += 1;
-        let target = batch.target;
+        let target = batch.target.clone();
         match self.per_type.get_mut(&target.function_type) {
             Some(counts) => counts.requests += 1,
             None => {

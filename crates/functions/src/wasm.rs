@@ -266,18 +266,18 @@ fn topic_record(id: &TypeName, record: eddy_wasm::TopicRecord) -> Result<reqrepl
         return Ok(reqreply::TypedValue {
             typename: PLAYGROUND_EGRESS_RECORD.to_owned(),
             has_value: true,
-            value: json.to_string().into_bytes(),
+            value: json.to_string().into(),
         });
     }
     let producer_record = KafkaProducerRecord {
         key: record.key.unwrap_or_default(),
-        value_bytes: record.value,
+        value_bytes: record.value.into(),
         topic: record.topic,
     };
     Ok(reqreply::TypedValue {
         typename: typenames::KAFKA_PRODUCER_RECORD.to_owned(),
         has_value: true,
-        value: prost::Message::encode_to_vec(&producer_record),
+        value: prost::Message::encode_to_vec(&producer_record).into(),
     })
 }
 
@@ -290,11 +290,11 @@ fn to_wit_address(address: &reqreply::Address) -> eddy_wasm::Address {
 }
 
 fn to_wit_value(value: reqreply::TypedValue) -> eddy_wasm::TypedValue {
-    eddy_wasm::TypedValue { typename: value.typename, value: value.value }
+    eddy_wasm::TypedValue { typename: value.typename, value: value.value.into() }
 }
 
 fn to_proto_value(value: eddy_wasm::TypedValue) -> reqreply::TypedValue {
-    reqreply::TypedValue { typename: value.typename, has_value: true, value: value.value }
+    reqreply::TypedValue { typename: value.typename, has_value: true, value: value.value.into() }
 }
 
 /// A checked address: a component naming an invalid one fails its call.

@@ -36,7 +36,7 @@ impl TopicRecord {
             return Err(malformed("the record names no topic".to_owned()));
         }
         let key = (!record.key.is_empty()).then(|| Bytes::from(record.key.into_bytes()));
-        Ok(Self { topic: record.topic, key, value: Bytes::from(record.value_bytes) })
+        Ok(Self { topic: record.topic, key, value: record.value_bytes })
     }
 
     /// Decodes a playground egress record: JSON `{"topic": ..., "payload": ...}`; the payload
@@ -67,7 +67,7 @@ mod tests {
     fn kafka_producer_records_decode() {
         let record = KafkaProducerRecord {
             key: "ann".into(),
-            value_bytes: b"hello".to_vec(),
+            value_bytes: Bytes::from_static(b"hello"),
             topic: "greetings".into(),
         };
         let value = TypedValue::new(typenames::KAFKA_PRODUCER_RECORD, record.encode_to_vec());

@@ -183,18 +183,19 @@ impl TypedValue {
         })
     }
 
-    /// The protocol form.
+    /// The protocol form. The payload is shared, not copied.
     pub fn to_proto(&self) -> reqreply::TypedValue {
         reqreply::TypedValue {
             typename: self.typename.clone(),
             has_value: self.value.is_some(),
-            value: self.value.clone().map(Vec::from).unwrap_or_default(),
+            value: self.value.clone().unwrap_or_default(),
         }
     }
 
-    /// The value a protocol message carries.
+    /// The value a protocol message carries. The payload is shared with the message (a decoded
+    /// reply's payloads are slices of the reply's buffer), not copied.
     pub fn from_proto(value: reqreply::TypedValue) -> Self {
-        Self { typename: value.typename, value: value.has_value.then(|| Bytes::from(value.value)) }
+        Self { typename: value.typename, value: value.has_value.then_some(value.value) }
     }
 }
 

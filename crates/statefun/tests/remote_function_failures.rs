@@ -199,7 +199,7 @@ async fn invoke_once(endpoint: &FakeEndpoint) -> Result<Completion, ProtocolErro
     if outcome.is_err() {
         assert_eq!(
             invocations.in_flight(&target),
-            Some(&batch),
+            Some(&*batch),
             "the failed batch stays in flight to be resent"
         );
     }

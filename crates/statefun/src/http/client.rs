@@ -68,32 +68,45 @@ impl FunctionClient {
         &self.stats
     }
 
-    /// POSTs `request` to `url` and decodes the reply, counting failures in
-    /// [`stats`](Self::stats).
-    ///
-    /// # Errors
-    /// As [`send_with_retries`](Self::send_with_retries).
-    pub async fn call(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
-        self.stats.call();
-        let result = self.send_with_retries(url, request).await;
-        if let Err(error) = &result {
-            self.stats.call_failed(error);
-        }
-        result
-    }
-
     /// POSTs `request` to `url` and decodes the reply, retrying retryable failures with
     /// exponential backoff until the call timeout.
     ///
     /// # Errors
     /// [`CallError`]: a non-retryable status, garbage bytes, an oversized reply, a bad URL, or
     /// [`CallError::TimedOut`] carrying the last retryable failure.
-    async fn send_with_retries(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
-        let uri: Uri =
-            url.parse().map_err(|error| CallError::Unroutable(format!("`{url}` is not a URL: {error}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(CallError::Unroutable(format!("`{url}` is not an http:// URL")));
+    pub async fn call(&self, url: &str, request: &ToFunction) -> Result<FromFunction, CallError> {
+        let uri = parse_url(url)?;
+        self.call_uri(&uri, url, request).await
+    }
+
+    /// As [`call`](Self::call), to a URL already parsed with [`parse_url`]: a caller sending
+    /// many requests to one URL parses it once. The call and its failures are counted in
+    /// [`stats`](Self::stats).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_uri(
+        &self,
+        uri: &Uri,
+        url: &str,
+        request: &ToFunction,
+    ) -> Result<FromFunction, CallError> {
+        self.stats.call();
+        let result = self.send_with_retries(uri, url, request).await;
+        if let Err(error) = &result {
+            self.stats.call_failed(error);
         }
+        result
+    }
+
+    /// One call: attempts until a reply, a failure not worth retrying, or the call timeout.
+    async fn send_with_retries(
+        &self,
+        uri: &Uri,
+        url: &str,
+        request: &ToFunction,
+    ) -> Result<FromFunction, CallError> {
+        // One buffer of the encoded size, handed to hyper without a copy.
         let body = Bytes::from(request.encode_to_vec());
         let timeout = self.options.timeouts.call;
         let deadline = Instant::now() + timeout;
@@ -101,7 +114,7 @@ impl FunctionClient {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let error = match tokio::time::timeout_at(deadline, self.attempt(&uri, url, body.clone())).await {
+            let error = match tokio::time::timeout_at(deadline, self.attempt(uri, url, body.clone())).await {
                 Ok(Ok(reply)) => {
                     return FromFunction::decode(reply).map_err(|error| {
                         let error = CallError::Garbage { url: url.to_owned(), reason: error.to_string() };
@@ -158,6 +171,19 @@ impl FunctionClient {
             Err(error) => Err(transport_error(url, error.as_ref())),
         }
     }
+}
+
+/// `url` as a [`Uri`] a [`FunctionClient`] can call: plain `http://`.
+///
+/// # Errors
+/// [`CallError::Unroutable`] when `url` is not a URL or not `http://`.
+pub fn parse_url(url: &str) -> Result<Uri, CallError> {
+    let uri: Uri =
+        url.parse().map_err(|error| CallError::Unroutable(format!("`{url}` is not a URL: {error}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(CallError::Unroutable(format!("`{url}` is not an http:// URL")));
+    }
+    Ok(uri)
 }
 
 /// A transport failure as a [`CallError`]: a stall when an I/O timeout is behind it, a

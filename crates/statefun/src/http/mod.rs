@@ -18,7 +18,7 @@ mod retry;
 mod stats;
 mod timeout_io;
 
-pub use client::FunctionClient;
+pub use client::{FunctionClient, parse_url};
 pub use error::CallError;
 pub use options::{ClientOptions, Protocol, Timeouts};
 pub use stats::{CallStats, FAILURE_KINDS};

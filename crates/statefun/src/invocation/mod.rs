@@ -16,6 +16,10 @@
 //! `maxNumBatchRequests` messages). Once a backlog holds that many, [`Invocations::is_back_pressured`]
 //! tells the engine to stop feeding new input until replies drain it.
 //!
+//! A batch in flight is shared ([`Arc`]): the address's queue keeps it, for the epoch's
+//! snapshot and for a resend, while the engine builds its request from the same batch, so
+//! handing it out costs a reference count rather than a copy of every message.
+//!
 //! The engine owns state, I/O and time. Before building the request for a batch it must have
 //! applied the effects of the previous batch of the same address, since every request carries
 //! the address's current state. Everything here is plain data: [`Invocations::snapshot`] captures
@@ -53,7 +57,7 @@ pub const DEFAULT_MAX_BATCH: usize = 1000;
 #[must_use]
 pub enum Enqueued {
     /// Nothing was in flight for the address: send this batch now.
-    Send(Batch),
+    Send(Arc<Batch>),
     /// A request is in flight: the message waits in the address's backlog.
     Queued {
         /// Messages now waiting for this address.
@@ -69,13 +73,13 @@ pub enum Enqueued {
 pub enum Completion {
     /// The function declared states it was not sent; they are registered now. Build the request
     /// for this same batch again and send it.
-    Resend(Batch),
+    Resend(Arc<Batch>),
     /// The batch ran.
     Done {
         /// Its effects, to apply with the epoch.
         effects: Effects,
         /// The next batch for the address, taken from its backlog: apply `effects`, then send it.
-        next: Option<Batch>,
+        next: Option<Arc<Batch>>,
     },
 }
 
@@ -96,7 +100,7 @@ pub struct Invocations {
 /// One address: the batch in flight and the messages waiting behind it.
 #[derive(Default)]
 struct AddressQueue {
-    in_flight: Option<Batch>,
+    in_flight: Option<Arc<Batch>>,
     /// The registration count when the request for `in_flight` was built: a reply asking for
     /// states registered since answers a request that could not carry them.
     generation: u64,
@@ -140,8 +144,8 @@ impl Invocations {
         let generation = self.generation;
         let queue = self.addresses.entry(target.clone()).or_default();
         if queue.in_flight.is_none() {
-            let batch = Batch { target, messages: vec![message] };
-            queue.in_flight = Some(batch.clone());
+            let batch = Arc::new(Batch { target, messages: vec![message] });
+            queue.in_flight = Some(Arc::clone(&batch));
             queue.generation = generation;
             return Enqueued::Send(batch);
         }
@@ -167,8 +171,8 @@ impl Invocations {
         if queue.in_flight.is_none() && messages.len() > 0 {
             let first: Vec<Message> = messages.by_ref().take(limit).collect();
             queue.backlog.extend(messages);
-            let batch = Batch { target: target.clone(), messages: first };
-            queue.in_flight = Some(batch.clone());
+            let batch = Arc::new(Batch { target: target.clone(), messages: first });
+            queue.in_flight = Some(Arc::clone(&batch));
             queue.generation = generation;
             if queue.backlog.len() >= limit {
                 self.back_pressured.insert(target);
@@ -209,8 +213,9 @@ impl Invocations {
             Some(from_function::Response::IncompleteInvocationContext(context)) => {
                 self.register(target, &context.missing_values)?;
                 let batch = self
-                    .in_flight(target)
-                    .cloned()
+                    .addresses
+                    .get(target)
+                    .and_then(|queue| queue.in_flight.clone())
                     .ok_or_else(|| ProtocolError::NotInFlight(target.clone()))?;
                 Ok(Completion::Resend(batch))
             }
@@ -279,7 +284,7 @@ impl Invocations {
     }
 
     /// Ends the in-flight batch of `target` and starts the next one from its backlog.
-    fn next_batch(&mut self, target: &Address) -> Option<Batch> {
+    fn next_batch(&mut self, target: &Address) -> Option<Arc<Batch>> {
         let limit = self.limit(&target.function_type);
         let queue = self.addresses.get_mut(target)?;
         queue.in_flight = None;
@@ -289,8 +294,9 @@ impl Invocations {
             return None;
         }
         let take = queue.backlog.len().min(limit);
-        let batch = Batch { target: target.clone(), messages: queue.backlog.drain(..take).collect() };
-        queue.in_flight = Some(batch.clone());
+        let batch =
+            Arc::new(Batch { target: target.clone(), messages: queue.backlog.drain(..take).collect() });
+        queue.in_flight = Some(Arc::clone(&batch));
         queue.generation = self.generation;
         if queue.backlog.len() < limit {
             self.back_pressured.remove(target);
@@ -300,7 +306,7 @@ impl Invocations {
 
     /// The batch in flight for `target`, to send again after a retryable failure.
     pub fn in_flight(&self, target: &Address) -> Option<&Batch> {
-        self.addresses.get(target).and_then(|queue| queue.in_flight.as_ref())
+        self.addresses.get(target).and_then(|queue| queue.in_flight.as_deref())
     }
 
     /// The messages waiting behind the batch in flight for `target`, oldest first. With
@@ -338,7 +344,7 @@ impl Invocations {
             &self.registered,
             self.addresses
                 .iter()
-                .map(|(address, queue)| (address, queue.in_flight.as_ref(), queue.backlog.iter())),
+                .map(|(address, queue)| (address, queue.in_flight.as_deref(), queue.backlog.iter())),
         )
     }
 
@@ -347,7 +353,7 @@ impl Invocations {
     pub fn restore(
         snapshot: Snapshot,
         max_batch: impl Fn(&FunctionType) -> usize + Send + Sync + 'static,
-    ) -> (Self, Vec<Batch>) {
+    ) -> (Self, Vec<Arc<Batch>>) {
         let mut invocations = Self::new(max_batch);
         for (function_type, specs) in snapshot.registered {
             let specs = specs.into_iter().map(|spec| (spec.name.clone(), spec)).collect();
@@ -355,8 +361,9 @@ impl Invocations {
         }
         let mut resend = Vec::new();
         for batch in snapshot.in_flight {
+            let batch = Arc::new(batch);
             let queue = invocations.addresses.entry(batch.target.clone()).or_default();
-            queue.in_flight = Some(batch.clone());
+            queue.in_flight = Some(Arc::clone(&batch));
             resend.push(batch);
         }
         for waiting in snapshot.backlog {
@@ -366,9 +373,11 @@ impl Invocations {
             if queue.in_flight.is_none() {
                 // A backlog without a batch in flight cannot come from a snapshot; start it.
                 let take = queue.backlog.len().min(limit);
-                let batch =
-                    Batch { target: waiting.target.clone(), messages: queue.backlog.drain(..take).collect() };
-                queue.in_flight = Some(batch.clone());
+                let batch = Arc::new(Batch {
+                    target: waiting.target.clone(),
+                    messages: queue.backlog.drain(..take).collect(),
+                });
+                queue.in_flight = Some(Arc::clone(&batch));
                 resend.push(batch);
             }
             if queue.backlog.len() >= limit {

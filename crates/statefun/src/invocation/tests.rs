@@ -73,7 +73,7 @@ fn one_request_in_flight_per_address_and_the_backlog_leaves_as_the_next_batch() 
     let bob = address("ex/greeter/bob");
     assert_eq!(
         invocations.enqueue(ann.clone(), message("1")),
-        Enqueued::Send(Batch { target: ann.clone(), messages: vec![message("1")] })
+        Enqueued::Send(Arc::new(Batch { target: ann.clone(), messages: vec![message("1")] }))
     );
     assert_eq!(
         invocations.enqueue(ann.clone(), message("2")),
@@ -91,7 +91,7 @@ fn one_request_in_flight_per_address_and_the_backlog_leaves_as_the_next_batch() 
         panic!("expected the backlog as the next batch")
     };
     assert_eq!(texts(&next), ["2", "3"]);
-    assert_eq!(invocations.in_flight(&ann), Some(&next));
+    assert_eq!(invocations.in_flight(&ann), Some(&*next));
     let Completion::Done { next: None, .. } =
         invocations.complete(&ann, result(InvocationResponse::default())).unwrap()
     else {
@@ -306,7 +306,7 @@ fn a_snapshot_restores_what_was_in_flight_and_what_was_waiting() {
     assert_eq!(texts(&next), ["b", "c"]);
     assert_eq!(again.snapshot(), {
         let mut expected = invocations.snapshot();
-        expected.in_flight[0] = next;
+        expected.in_flight[0] = Batch::clone(&next);
         expected.backlog.clear();
         expected
     });

@@ -13,6 +13,9 @@
 //!
 //! The messages keep Statefun's package names and field numbers, so the SDKs' generated code
 //! reads what Eddy writes and the other way round.
+//!
+//! Protobuf `bytes` fields are [`bytes::Bytes`]: a [`TypedValue`](crate::TypedValue)'s payload
+//! goes into a request, and comes out of a decoded reply, by reference count rather than copy.
 
 /// `io.statefun.sdk.reqreply`: the request (`ToFunction`) and response (`FromFunction`).
 #[allow(missing_docs, unreachable_pub, clippy::all)]

@@ -16,6 +16,9 @@ fn generate(out_dir: &Path) {
     let files = PROTO_FILES.map(|file| proto_dir.join(file));
     let descriptors = protox::compile(files, [&proto_dir]).expect("the .proto files compile");
     prost_build::Config::new()
+        // Payloads as `bytes::Bytes`: a typed value moves in and out of a message by reference
+        // count, and a decoded reply's payloads share the reply's buffer.
+        .bytes(["."])
         .out_dir(out_dir)
         .compile_fds(descriptors)
         .expect("prost-build generates Rust from the descriptors");

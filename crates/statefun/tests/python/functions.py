@@ -20,6 +20,8 @@ example/forgetful on "count" counts in a state that expires 3 s after its last w
 example/alarm    on "set <ms>" sends itself "ring" that many ms later (a delayed message; a
                  second "set" replaces the first, by cancellation token); on "ring" writes
                  "ring <id>" to the playground egress topic `alarms`.
+bench/counter    counts the messages of each id (state `count`, a long) and does nothing else:
+                 the functions bench's counter, served by the SDK.
 """
 
 import asyncio
@@ -27,7 +29,7 @@ import sys
 from datetime import timedelta
 
 from aiohttp import web
-from statefun import (IntType, RequestReplyHandler, StatefulFunctions, ValueSpec, egress_message_builder,
+from statefun import (IntType, LongType, RequestReplyHandler, StatefulFunctions, ValueSpec, egress_message_builder,
                       kafka_egress_message, make_json_type, message_builder)
 
 functions = StatefulFunctions()
@@ -146,6 +148,11 @@ def alarm(context, message):
         context.send_egress(egress_message_builder(target_typename="io.statefun.playground/egress",
                                                    value={"topic": "alarms", "payload": f"ring {context.address.id}"},
                                                    value_type=EGRESS_RECORD))
+
+
+@functions.bind(typename="bench/counter", specs=[ValueSpec(name="count", type=LongType)])
+def counter(context, message):
+    context.storage.count = (context.storage.count or 0) + 1
 
 
 handler = RequestReplyHandler(functions)

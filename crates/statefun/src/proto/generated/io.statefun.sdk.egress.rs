@@ -7,8 +7,8 @@ pub struct KafkaProducerRecord {
     #[prost(string, tag = "1")]
     pub key: ::prost::alloc::string::String,
     /// The record value.
-    #[prost(bytes = "vec", tag = "2")]
-    pub value_bytes: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value_bytes: ::prost::bytes::Bytes,
     /// The destination topic.
     #[prost(string, tag = "3")]
     pub topic: ::prost::alloc::string::String,
@@ -21,8 +21,8 @@ pub struct KinesisEgressRecord {
     #[prost(string, tag = "1")]
     pub partition_key: ::prost::alloc::string::String,
     /// The record value.
-    #[prost(bytes = "vec", tag = "2")]
-    pub value_bytes: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value_bytes: ::prost::bytes::Bytes,
     /// The destination stream.
     #[prost(string, tag = "3")]
     pub stream: ::prost::alloc::string::String,

@@ -22,8 +22,8 @@ pub struct TypedValue {
     #[prost(bool, tag = "2")]
     pub has_value: bool,
     /// The serialized value.
-    #[prost(bytes = "vec", tag = "3")]
-    pub value: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub value: ::prost::bytes::Bytes,
 }
 /// What Eddy sends to a function.
 #[derive(Clone, PartialEq, ::prost::Message)]
