@@ -1,11 +1,13 @@
 //! A Stateful Functions module, exactly once: `eddy run module.yaml` drives the Python SDK's
-//! greeter (`crates/statefun/tests/python/functions.py`) over HTTP and is killed with SIGKILL
-//! at random moments (seeded). The visits arrive in rounds, one before each run, so that every
+//! greeter and its shopping cart and inventory, which message each other
+//! (`crates/statefun/tests/python/functions.py`), over HTTP and is killed with SIGKILL at
+//! random moments (seeded). The visits arrive in rounds, one before each run, so that every
 //! run has work of its own to be killed in, however fast the ones before it went. Once, the
 //! endpoint itself is restarted while a run is calling it (on the same port, as its operators
 //! would), and Eddy must carry on. After every kill the greetings and the visit counts come
 //! from the same committed epochs; in the end every greeting is on the egress topic exactly
-//! once, in order per user, and every count is exact.
+//! once, in order per user, and every count is exact; every item added to a cart was
+//! reserved once from the inventory's stock and has one receipt.
 
 #![allow(clippy::unwrap_used)]
 
@@ -27,6 +29,9 @@ const KILLS: usize = 6;
 /// The run during which the Python endpoint is restarted.
 const ENDPOINT_RESTART: usize = KILLS / 2;
 const SEED: u64 = 0x0f00_d5ee_d123;
+/// Items in the inventory, and each one's stock before any cart takes from it.
+const ITEMS: usize = 7;
+const STOCK: u64 = 1_000_000;
 
 /// A small deterministic generator for the kill times (xorshift64*).
 struct Rng(u64);
@@ -51,15 +56,12 @@ fn string_value(text: &str) -> Vec<u8> {
     bytes
 }
 
-/// Writes round `round` of `rounds` of the visits to the ingress topic (creating it with the
-/// first), every user's in order, users interleaved.
+/// Writes round `round` of `rounds` of the visits to the ingress topic, every user's in
+/// order, users interleaved.
 fn produce_visits(eddy: &Eddy, round: usize, rounds: usize) {
     let log = Log::open(eddy.data_dir().join("log"), Options::default()).unwrap();
     let name = TopicName::new("visits").unwrap();
-    let topic = match round {
-        0 => log.create_topic(&name, TopicConfig::with_partitions(4)).unwrap(),
-        _ => log.topic(name.as_str()).unwrap(),
-    };
+    let topic = log.topic(name.as_str()).unwrap();
     for _ in VISITS * round / rounds..VISITS * (round + 1) / rounds {
         for index in 0..USERS {
             let key = user(index);
@@ -70,6 +72,76 @@ fn produce_visits(eddy: &Eddy, round: usize, rounds: usize) {
     }
     for partition in topic.partitions().unwrap() {
         partition.commit().unwrap();
+    }
+}
+
+/// Appends keyed JSON records to `topic` (created with four partitions when missing).
+fn produce_json(log: &Log, topic: &str, records: &[(String, serde_json::Value)]) {
+    let name = TopicName::new(topic).unwrap();
+    let topic = log
+        .topic(name.as_str())
+        .or_else(|_| log.create_topic(&name, TopicConfig::with_partitions(4)))
+        .unwrap();
+    for (key, value) in records {
+        let partition = topic.partition(partition_for_key(key.as_bytes(), 4)).unwrap();
+        let value = serde_json::to_vec(value).unwrap();
+        partition.append([Record::new(Some(key.clone().into_bytes()), value, 0).as_ref()]).unwrap();
+    }
+    for partition in topic.partitions().unwrap() {
+        partition.commit().unwrap();
+    }
+}
+
+fn item(index: usize) -> String {
+    format!("item{index}")
+}
+
+/// Round `round`'s additions to carts: each user adds one item, `round + 1` of it.
+fn cart_additions(round: usize) -> Vec<(String, String, u64)> {
+    (0..USERS).map(|index| (user(index), item((index + round) % ITEMS), round as u64 + 1)).collect()
+}
+
+/// The inventory's stock, to be taken in by a run of its own before any cart asks for it (the
+/// ingress topics are read independently of each other).
+fn produce_restock(eddy: &Eddy) {
+    let log = Log::open(eddy.data_dir().join("log"), Options::default()).unwrap();
+    let restock: Vec<(String, serde_json::Value)> =
+        (0..ITEMS).map(|index| (item(index), serde_json::json!({ "quantity": STOCK }))).collect();
+    produce_json(&log, "restock", &restock);
+    produce_json(&log, "add-to-cart", &[]);
+    produce_json(&log, "visits", &[]);
+}
+
+/// Round `round`'s additions to carts.
+fn produce_shopping(eddy: &Eddy, round: usize) {
+    let log = Log::open(eddy.data_dir().join("log"), Options::default()).unwrap();
+    let additions: Vec<(String, serde_json::Value)> = cart_additions(round)
+        .into_iter()
+        .map(|(user, item, quantity)| (user, serde_json::json!({ "item": item, "quantity": quantity })))
+        .collect();
+    produce_json(&log, "add-to-cart", &additions);
+}
+
+/// After the last run: one receipt per addition, all in stock, and each item's stock less
+/// exactly what was reserved.
+fn check_shopping(eddy: &Eddy, rounds: usize) {
+    let output = String::from_utf8(eddy.ok(&["consume", "receipts", "-B", "-d"])).unwrap();
+    let mut receipts: Vec<&str> = output.lines().collect();
+    receipts.sort_unstable();
+    let mut expected: Vec<String> = (0..rounds)
+        .flat_map(cart_additions)
+        .map(|(user, item, quantity)| format!("{user} {item} x{quantity} IN_STOCK"))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(receipts, expected, "one receipt per item added to a cart");
+    let mut reserved = [0u64; ITEMS];
+    for (_, item, quantity) in (0..rounds).flat_map(cart_additions) {
+        reserved[item.strip_prefix("item").unwrap().parse::<usize>().unwrap()] += quantity;
+    }
+    for (index, reserved) in reserved.iter().enumerate() {
+        let stock = eddy.ok(&["state", "get", "shop/inventory", "stock", &item(index)]);
+        let stock: serde_json::Value = serde_json::from_slice(&stock).unwrap();
+        assert_eq!(stock["value"].as_u64(), Some(STOCK - reserved), "stock of {}: {stock}", item(index));
     }
 }
 
@@ -132,7 +204,7 @@ fn committed_greetings(eddy: &Eddy) -> Option<u64> {
 }
 
 #[test]
-fn greetings_and_counts_are_exact_after_repeated_sigkills() {
+fn greetings_counts_and_stock_are_exact_after_repeated_sigkills() {
     let mut python = PythonFunctions::start();
     let eddy = Eddy::new();
     let module = eddy.scratch("module.yaml");
@@ -140,11 +212,17 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
         &module,
         format!(
             "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  \
-             urlPathTemplate: http://127.0.0.1:{}/{{function.name}}\n  maxNumBatchRequests: 20\n---\n\
+             urlPathTemplate: http://127.0.0.1:{port}/{{function.name}}\n  maxNumBatchRequests: 20\n---\n\
+             kind: io.statefun.endpoints.v2/http\nspec:\n  functions: shop/*\n  \
+             urlPathTemplate: http://127.0.0.1:{port}/shop-{{function.name}}\n---\n\
              kind: io.statefun.kafka.v1/ingress\nspec:\n  id: example/visits\n  startupPosition:\n    type: earliest\n  \
              topics:\n    - topic: visits\n      valueType: io.statefun.types/string\n      targets: [example/greeter]\n---\n\
-             kind: io.statefun.kafka.v1/egress\nspec:\n  id: example/greetings\n",
-            python.port
+             kind: io.statefun.kafka.v1/ingress\nspec:\n  id: shop/requests\n  startupPosition:\n    type: earliest\n  \
+             topics:\n    - topic: restock\n      valueType: shop/Restock\n      targets: [shop/inventory]\n    \
+             - topic: add-to-cart\n      valueType: shop/AddToCart\n      targets: [shop/cart]\n---\n\
+             kind: io.statefun.kafka.v1/egress\nspec:\n  id: example/greetings\n---\n\
+             kind: io.statefun.kafka.v1/egress\nspec:\n  id: shop/receipts\n",
+            port = python.port
         ),
     )
     .unwrap();
@@ -153,10 +231,13 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
     // One round of visits before each killed run and one before the last run.
     let rounds = KILLS + 1;
 
+    produce_restock(&eddy);
+    eddy.ok(&["run", &module, "--until-idle", "--commit-interval", "20ms"]);
     let mut rng = Rng(SEED);
     let mut progress = Vec::with_capacity(KILLS);
     for kill in 0..KILLS {
         produce_visits(&eddy, kill, rounds);
+        produce_shopping(&eddy, kill);
         let mut run = eddy
             .command(&["run", &module, "--commit-interval", "20ms"])
             .stdout(Stdio::null())
@@ -187,7 +268,9 @@ fn greetings_and_counts_are_exact_after_repeated_sigkills() {
     assert!(mid_stream >= KILLS / 2, "most kills must land mid-stream: {progress:?}");
 
     produce_visits(&eddy, KILLS, rounds);
+    produce_shopping(&eddy, KILLS);
     eddy.ok(&["run", &module, "--until-idle", "--commit-interval", "20ms"]);
+    check_shopping(&eddy, rounds);
     assert_eq!(check_committed_epoch(&eddy, KILLS), total, "every greeting exactly once");
     let counts = counts(&eddy);
     assert_eq!(counts.len(), USERS);
