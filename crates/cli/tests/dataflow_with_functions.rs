@@ -153,3 +153,48 @@ fn a_broken_functions_section_is_refused_with_its_lines() {
     let stderr = common::expect_clean_failure(&["run"], &output);
     assert!(stderr.contains("expected a list of module documents"), "{stderr}");
 }
+
+/// The body of `GET /metrics` on `addr`, if something answers.
+fn scrape(addr: std::net::SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: eddy\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    Some(body.to_owned())
+}
+
+#[test]
+fn a_running_dataflow_serves_the_metrics_of_its_services_and_functions() {
+    let eddy = Eddy::new();
+    let app = write_app(&eddy, DATAFLOW);
+    eddy.create_topic("readings", 2);
+    eddy.produce("readings", &["--key-separator", "|"], readings(1).as_bytes());
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr_text = addr.to_string();
+    let mut run = eddy
+        .command(&["run", &app, "--commit-interval", "20ms", "--metrics-addr", &addr_text])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let expected = [
+        "eddy_dataflow_records_read_total 40",
+        "eddy_dataflow_records_written_total 20",
+        "eddy_functions_ingress_records_total 20",
+        "eddy_functions_messages_total{function_type=\"example/counter\"} 20",
+        "# EOF",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut last = String::new();
+    while !expected.iter().all(|line| last.lines().any(|got| got == *line)) {
+        assert!(std::time::Instant::now() < deadline, "metrics never showed {expected:?}:\n{last}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        last = scrape(addr).unwrap_or_default();
+    }
+    assert!(last.contains("# TYPE eddy_dataflow_epochs counter"), "{last}");
+    run.kill().unwrap();
+    run.wait().unwrap();
+}

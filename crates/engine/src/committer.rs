@@ -232,6 +232,7 @@ impl Committer {
         }
         self.summary.epochs += 1;
         self.summary.records_read += read;
+        self.shared.publish_progress(self.summary);
         Ok(Committed { read, caught_up })
     }
 

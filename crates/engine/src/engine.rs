@@ -279,6 +279,12 @@ impl Handle {
         self.topology.services.iter().any(|s| s.name == service && s.state_name() == Some(state))
     }
 
+    /// What the run has committed so far (epochs, records read and written, dead letters),
+    /// as of the last epoch.
+    pub fn progress(&self) -> RunSummary {
+        self.shared.progress()
+    }
+
     /// Appends records to a partition through the committer; returns once they are durable
     /// and visible, with their offsets.
     ///

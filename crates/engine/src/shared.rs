@@ -1,11 +1,13 @@
 //! What the workers and the committer share: the epoch being asked for, the stop and
-//! failure flags, and the gate every worker passes at the end of an epoch.
+//! failure flags, the gate every worker passes at the end of an epoch, and the progress the
+//! committer publishes for metrics.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::Error;
+use crate::committer::RunSummary;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -19,12 +21,26 @@ pub(crate) struct Shared {
     failure: Mutex<Option<String>>,
     gate: Mutex<Gate>,
     gate_opened: Condvar,
+    /// What the run has committed so far, published by the committer after each epoch.
+    progress: Mutex<RunSummary>,
 }
 
 #[derive(Debug, Default)]
 struct Gate {
     arrived: usize,
     generation: u64,
+}
+
+impl Shared {
+    /// Publishes what the run has committed so far.
+    pub(crate) fn publish_progress(&self, summary: RunSummary) {
+        *lock(&self.progress) = summary;
+    }
+
+    /// What the run had committed at the last epoch.
+    pub(crate) fn progress(&self) -> RunSummary {
+        *lock(&self.progress)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -76,14 +76,6 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
-    /// The metrics address cannot be listened on.
-    #[error("cannot listen on {addr} for metrics: {source}")]
-    MetricsListen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
     /// A message for a function type no function of the running module serves.
     #[error("no function of the running module serves `{function_type}`")]
     Unserved {

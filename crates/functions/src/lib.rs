@@ -27,9 +27,9 @@
 //!   batches that were in flight are sent again (an endpoint may see a batch twice), their
 //!   effects are applied once.
 //!
-//! - With [`Options::metrics_addr`], `GET /metrics` answers in the OpenMetrics text format
-//!   that Prometheus scrapes: epochs, records, requests and messages per function type, and
-//!   each remote endpoint's calls and failures by reason ([`metrics`]).
+//! - [`Handle::metrics`] holds what Prometheus scrapes (`eddy run --metrics-addr`): epochs,
+//!   records, requests and messages per function type, and each remote endpoint's calls and
+//!   failures by reason ([`metrics`]).
 //!
 //! See `storage` for the store layout: function state is keyed by function type, state name
 //! and id, so `eddy state get example/greeter seen ann` reads it.

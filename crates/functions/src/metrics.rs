@@ -1,5 +1,5 @@
-//! Metrics of a running module in the OpenMetrics text format that Prometheus scrapes
-//! (`GET /metrics` on [`Options::metrics_addr`](crate::Options::metrics_addr)).
+//! Metrics of a running module, for Prometheus: [`Metrics`] is a `prometheus-client`
+//! [`Collector`] (`eddy run --metrics-addr` serves it), and renders itself as OpenMetrics text.
 //!
 //! The runtime's loop counts on its own and publishes a [`Snapshot`] with each committed
 //! epoch, so the per-message path touches no shared counter; the HTTP clients' call and
@@ -30,9 +30,6 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-
-/// The content type of [`Metrics::render`]'s text.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What the runtime last published.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -87,7 +84,7 @@ impl Metrics {
         self.snapshot.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Every metric, in the OpenMetrics text format ([`CONTENT_TYPE`]).
+    /// Every metric, in the OpenMetrics text format, named `eddy_functions_*`.
     pub fn render(self: &Arc<Self>) -> String {
         let mut registry = Registry::with_prefix("eddy_functions");
         registry.register_collector(Box::new(Arc::clone(self)));

@@ -162,7 +162,7 @@ impl Listeners {
     }
 }
 
-pub(crate) fn spawn_server<F, Fut>(listener: TcpListener, handler: F) -> Result<()>
+fn spawn_server<F, Fut>(listener: TcpListener, handler: F) -> Result<()>
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
@@ -173,7 +173,7 @@ where
             let (stream, _) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    tracing::warn!(%error, "cannot accept a connection");
+                    tracing::warn!(%error, "playground: cannot accept a connection");
                     continue;
                 }
             };
@@ -187,7 +187,7 @@ where
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
-                    tracing::debug!(%error, "connection ended");
+                    tracing::debug!(%error, "playground: connection ended");
                 }
             });
         }
@@ -195,7 +195,7 @@ where
     Ok(())
 }
 
-pub(crate) fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response

@@ -21,7 +21,6 @@
 //! endpoint may see one twice; its effects are applied once) and reads on from the positions.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -94,8 +93,6 @@ pub struct Options {
     /// (default: none). An egress record for one of them fails the run, since two writers
     /// of one partition would roll back each other's uncommitted records.
     pub reserved_topics: Vec<TopicName>,
-    /// Where to serve `GET /metrics` for Prometheus (default: nowhere); see [`crate::metrics`].
-    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -108,7 +105,6 @@ impl Default for Options {
             max_queued: 16 * 1024,
             wasm: eddy_wasm::Options::default(),
             reserved_topics: Vec::new(),
-            metrics_addr: None,
         }
     }
 }
@@ -220,14 +216,6 @@ pub fn start_with(
 ) -> Result<Running> {
     // The ports first: a second runtime on the same ports stops before touching anything.
     let playground = crate::playground::bind(module)?;
-    let metrics_listener = match options.metrics_addr {
-        Some(addr) => Some(
-            std::net::TcpListener::bind(addr)
-                .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
-                .map_err(|source| Error::MetricsListen { addr, source })?,
-        ),
-        None => None,
-    };
     let metrics = Arc::new(Metrics::default());
     let removed = eddy_engine::roll_back_uncommitted(&log, &store)?;
     if removed > 0 {
@@ -271,9 +259,6 @@ pub fn start_with(
                 let functions = make_functions(&module);
                 let _ = made.set(Arc::clone(&functions));
                 metrics.watch_remote(functions.call_stats());
-                if let Some(listener) = metrics_listener {
-                    serve_metrics(listener, Arc::clone(&metrics))?;
-                }
                 playground.serve(&functions, &served, &replies)?;
                 let parts = Parts {
                     module,
@@ -308,25 +293,6 @@ struct Parts {
     replies: Replies,
     reply_type: FunctionType,
     metrics: Arc<Metrics>,
-}
-
-/// Serves `GET /metrics` on `listener` from the current tokio runtime.
-fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> Result<()> {
-    crate::playground::spawn_server(listener, move |request: hyper::Request<hyper::body::Incoming>| {
-        let metrics = Arc::clone(&metrics);
-        async move {
-            use hyper::StatusCode;
-            if request.method() != hyper::Method::GET || request.uri().path() != "/metrics" {
-                return crate::playground::respond(StatusCode::NOT_FOUND, "metrics are at GET /metrics\n");
-            }
-            let mut response = crate::playground::respond(StatusCode::OK, metrics.render());
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
-            );
-            response
-        }
-    })
 }
 
 type CallResult = (Address, Result<FromFunction, InvokeError>);

@@ -1,6 +1,7 @@
-//! Eddy's serving side. Today: [`local`], the protocol that lets `eddy` commands (produce,
+//! Eddy's serving side: [`local`], the protocol that lets `eddy` commands (produce,
 //! consume, topic admin, state queries) run against a data directory that a long-running
-//! process (`eddy run`) holds, over a Unix domain socket in that directory.
+//! process (`eddy run`) holds, over a Unix domain socket in that directory; and [`metrics`],
+//! `GET /metrics` for Prometheus.
 //!
 //! It is not the HTTP API (that comes with `eddy serve`) and holds no engine: the running
 //! process plugs its engine in through [`local::Backend`].
@@ -22,3 +23,4 @@
 //! ```
 
 pub mod local;
+pub mod metrics;

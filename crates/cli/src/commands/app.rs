@@ -55,7 +55,6 @@ pub(crate) fn run(
     let mut functions_options = eddy_functions::Options {
         until_idle: args.until_idle,
         reserved_topics: topics_services_write(plan),
-        metrics_addr: args.metrics_addr,
         ..Default::default()
     };
     functions_options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
@@ -69,6 +68,14 @@ pub(crate) fn run(
             None
         }
     };
+    let scraped = Arc::clone(&backend);
+    let _metrics = super::metrics::serve(args.metrics_addr, move || {
+        let running = scraped.running();
+        super::metrics::Sources {
+            engine: running.engine.clone(),
+            functions: running.functions.as_ref().map(|functions| Arc::clone(functions.metrics())),
+        }
+    })?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let (stop, backend) = (Arc::clone(&stop), Arc::clone(&backend));

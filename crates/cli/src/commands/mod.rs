@@ -5,6 +5,7 @@ pub(crate) mod bench;
 pub(crate) mod build;
 pub(crate) mod consume;
 pub(crate) mod invoke;
+pub(crate) mod metrics;
 pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod state;

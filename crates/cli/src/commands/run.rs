@@ -34,8 +34,8 @@ pub(crate) struct RunArgs {
     /// (e.g. `100ms`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub(crate) commit_interval: Option<Duration>,
-    /// Serve the stateful functions' metrics for Prometheus at `http://<ADDR>/metrics`
-    /// (e.g. `127.0.0.1:9464`).
+    /// Serve metrics for Prometheus at `http://<ADDR>/metrics` (e.g. `127.0.0.1:9464`):
+    /// the services' epochs and records, the functions' requests, messages and failures.
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -79,12 +79,6 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     if let Some(module) = functions {
         return super::app::run(data_dir, args, &plan, &module);
     }
-    if args.metrics_addr.is_some() {
-        bail!(
-            "--metrics-addr serves the metrics of stateful functions, and {file} declares none; \
-             a dataflow's services print their counts when the run stops"
-        );
-    }
     let log = Log::open(data_dir.join("log"), LogOptions::default())
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let store = StateStore::open(&data_dir.join("state"))
@@ -99,6 +93,11 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     let running = eddy_engine::start(&plan, Arc::new(log), Arc::new(store), &options)
         .with_context(|| format!("cannot start dataflow '{}'", plan.name))?;
     let handle = running.handle();
+    let scraped = handle.clone();
+    let _metrics = super::metrics::serve(args.metrics_addr, move || super::metrics::Sources {
+        engine: Some(scraped.clone()),
+        functions: None,
+    })?;
     let _server = match eddy_server::local::serve(data_dir, Arc::new(EngineBackend(handle.clone()))) {
         Ok(server) => Some(server),
         Err(error) => {
@@ -245,13 +244,17 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
     options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
-    options.metrics_addr = args.metrics_addr;
     if let Some(interval) = args.commit_interval {
         options.commit_interval = interval;
     }
     let running = eddy_functions::start(&module, Arc::new(log), Arc::new(store), options)
         .with_context(|| format!("cannot start module {file}"))?;
     let handle = running.handle();
+    let metrics = Arc::clone(handle.metrics());
+    let _metrics = super::metrics::serve(args.metrics_addr, move || super::metrics::Sources {
+        engine: None,
+        functions: Some(Arc::clone(&metrics)),
+    })?;
     let _server = match eddy_server::local::serve(data_dir, Arc::new(FunctionsBackend(handle.clone()))) {
         Ok(server) => Some(server),
         Err(error) => {
