@@ -192,13 +192,21 @@ impl<'a> Scan<'a> {
     fn object(&mut self, object: &ObjectNode) -> Option<Option<Value>> {
         let mut seen = 0u64;
         let mut built = Map::new();
+        // Values of a topic mostly give their fields in one order: the field after the last
+        // one found is tried first, before a search.
+        let mut next = 0;
         self.nested(b'{', b'}', |scan| {
             // A name with escapes is left to the exact decoding.
             let Cow::Borrowed(name) = scan.string()? else { return None };
             scan.eat(b':')?;
-            let Ok(index) = object.fields.binary_search_by(|(field, _)| (**field).cmp(name)) else {
-                return scan.skip();
+            let index = match object.fields.get(next) {
+                Some((field, _)) if **field == *name => next,
+                _ => match object.fields.binary_search_by(|(field, _)| (**field).cmp(name)) {
+                    Ok(index) => index,
+                    Err(_) => return scan.skip(),
+                },
             };
+            next = index + 1;
             let bit = 1 << index;
             if seen & bit != 0 {
                 // Which of the two counts is the exact decoding's to say.

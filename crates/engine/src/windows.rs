@@ -266,6 +266,30 @@ pub(crate) fn state_key((end, start): Bounds, key: &[u8]) -> Bytes {
     Bytes::from(bytes)
 }
 
+/// Store keys of window states ([`state_key`]) made one after another: the window's
+/// `<start>/<end>/` is formatted once for a run of keys of the same window, as a snapshot
+/// writes them, not once per key.
+#[derive(Debug, Default)]
+pub(crate) struct StateKeys {
+    bounds: Option<Bounds>,
+    prefix: Vec<u8>,
+}
+
+impl StateKeys {
+    /// The store key of `key`'s state in the window `bounds`.
+    pub(crate) fn key(&mut self, bounds: Bounds, key: &[u8]) -> Bytes {
+        if self.bounds != Some(bounds) {
+            let (end, start) = bounds;
+            self.prefix = format!("{start}/{end}/").into_bytes();
+            self.bounds = Some(bounds);
+        }
+        let mut bytes = Vec::with_capacity(self.prefix.len() + key.len());
+        bytes.extend_from_slice(&self.prefix);
+        bytes.extend_from_slice(key);
+        Bytes::from(bytes)
+    }
+}
+
 /// The bounds and key of a store key written by [`state_key`].
 pub(crate) fn parse_state_key(stored: &[u8]) -> Option<(Bounds, Bytes)> {
     let mut parts = stored.splitn(3, |&b| b == b'/');
@@ -322,6 +346,10 @@ mod tests {
             assert_eq!(parse_state_key(&state_key(bounds, key)), Some((bounds, Bytes::copy_from_slice(key))));
         }
         assert_eq!(parse_state_key(b"garbage"), None);
+        let mut keys = StateKeys::default();
+        for (bounds, key) in [((10, 0), &b"a"[..]), ((10, 0), b"b"), ((-5, -15), b"x/y"), ((10, 0), b"a")] {
+            assert_eq!(keys.key(bounds, key), state_key(bounds, key));
+        }
         assert_eq!(parse_event_time_key(&event_time_key(2, 7)), Some((2, 7)));
         assert_eq!(parse_state_key(&event_time_key(2, 7)), None);
         let part = part_key((10, 0), b"x/y");

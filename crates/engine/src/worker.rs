@@ -55,8 +55,8 @@ use crate::shared::Shared;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
-    Bounds, IDLE, Windows, collector, event_time_key, parse_event_time_key, parse_part_key, parse_state_key,
-    part_key, state_key, take_overlapping_sessions, window_value,
+    Bounds, IDLE, StateKeys, Windows, collector, event_time_key, parse_event_time_key, parse_part_key,
+    parse_state_key, part_key, take_overlapping_sessions, window_value,
 };
 use crate::{Error, Result};
 
@@ -681,7 +681,7 @@ impl Worker {
             return Err(Error::Internal("routing a record of a service without a keyed stage".into()));
         };
         let new_key = call(&keyed.key, WasmKind::AssignKey, &mut self.wasm, &flow, &key, None)
-            .and_then(|k| flow::key_bytes(&k));
+            .and_then(flow::key_bytes);
         let new_key = match new_key {
             Ok(new_key) => new_key,
             Err(reason) => {
@@ -719,7 +719,7 @@ impl Worker {
                 }
             }
             match call(&side.key, WasmKind::AssignKey, &mut self.wasm, &flow, key, None)
-                .and_then(|k| flow::key_bytes(&k))
+                .and_then(flow::key_bytes)
             {
                 Ok(join_key) => *slot = Some(join_key),
                 Err(reason) => self.dead_letter(topology, s, &side.key_origin, &reason, flow.clone()),
@@ -1044,58 +1044,78 @@ impl Worker {
 
     /// A keyed record of a windowed service: updates the key's state in every open window
     /// that holds the record's event time; a record whose windows all closed is late.
-    fn update_windows(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
+    fn update_windows(&mut self, topology: &Topology, service: u32, mut flow: Flow) -> Result<()> {
         let s = &topology.services[service as usize];
         let (Some(window), Some(update)) = (&s.window, s.keyed.as_ref().and_then(|k| k.update.as_ref()))
         else {
             return Err(Error::Internal("a windowed service without update-state".into()));
         };
-        let Some(key) = flow.key.clone() else {
-            return Err(Error::Internal("a keyed record without a key".into()));
-        };
         let Some(windows) = self.windows[service as usize].as_mut() else {
             return Err(Error::Internal("no windows for a windowed service".into()));
         };
-        let watermark = windows.watermark();
-        let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
+        let Some(key) = flow.key.as_ref() else {
+            return Err(Error::Internal("a keyed record without a key".into()));
+        };
         if let WindowKind::Session { gap_ms } = window.kind {
+            let key = key.clone();
             return self.update_session(topology, service, flow, key, gap_ms);
         }
         if windows.panes.is_some() {
+            let key = key.clone();
             return self.update_pane(topology, service, flow, key);
         }
+        // A key new to a window moves into its state map after the update (cloned for any
+        // window but the last): cloning the key as read would make its buffer shared, an
+        // allocation and atomic counting per record.
+        let watermark = windows.watermark();
+        let key_value = if s.uses_key { flow::key_value(flow.key.as_ref()) } else { Value::Null };
         let mut missed = Vec::new();
         let mut live = 0;
         let mut failure = None;
-        for (start, end) in window.kind.windows_of(flow.timestamp) {
+        let mut bounds_of = window.kind.windows_of(flow.timestamp).peekable();
+        while let Some((start, end)) = bounds_of.next() {
             if end.saturating_add(window.grace_ms) <= watermark {
                 missed.push((end, start));
                 continue;
             }
             live += 1;
             let states = windows.open.entry((end, start)).or_default();
-            let state = states.entry(key.clone()).or_insert_with(|| update.initial.clone());
-            let result = update.apply(&mut self.wasm, &flow, &key_value, state);
-            // Only a window in the store needs its changed keys: the next snapshot writes
-            // every key of one that is not.
-            let stored = windows.stored.contains(&(end, start));
-            match result {
+            let mut existing = flow.key.as_ref().and_then(|key| states.get_mut(key));
+            let result = update.apply(
+                &mut self.wasm,
+                &flow,
+                &key_value,
+                existing.as_deref().unwrap_or(&update.initial),
+            );
+            let new = match result {
                 // A component that deletes a key's window state starts it over.
-                Ok(Value::Null) => {
-                    *state = update.initial.clone();
-                    if stored {
-                        windows.dirty.insert(((end, start), key.clone()));
-                    }
-                }
-                Ok(new) => {
-                    *state = new;
-                    if stored {
-                        windows.dirty.insert(((end, start), key.clone()));
-                    }
-                }
+                Ok(new) if new.is_null() => update.initial.clone(),
+                Ok(new) => new,
                 Err(reason) => {
+                    if existing.is_none()
+                        && let Some(key) = flow.key.clone()
+                    {
+                        states.insert(key, update.initial.clone());
+                    }
                     failure = Some(reason);
                     break;
+                }
+            };
+            // Only a window in the store needs its changed keys: the next snapshot writes
+            // every key of one that is not.
+            if windows.stored.contains(&(end, start))
+                && let Some(key) = flow.key.clone()
+            {
+                windows.dirty.insert(((end, start), key));
+            }
+            match existing.take() {
+                Some(state) => *state = new,
+                None => {
+                    // Windows come earliest end first: the last one is live if any is.
+                    let key = if bounds_of.peek().is_some() { flow.key.clone() } else { flow.key.take() };
+                    if let Some(key) = key {
+                        states.insert(key, new);
+                    }
                 }
             }
         }
@@ -1599,18 +1619,19 @@ impl Worker {
                 }
             }
         }
+        let mut state_keys = StateKeys::default();
         for (service, windows) in self.windows.iter_mut().enumerate() {
             let Some(windows) = windows else { continue };
             for (bounds, key) in windows.dirty.drain() {
                 if let Some(value) = windows.open.get(&bounds).and_then(|states| states.get(&key)) {
                     let value = serde_json::to_vec(value)
                         .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
-                    states.push((service as u32, state_key(bounds, &key), value));
+                    states.push((service as u32, state_keys.key(bounds, &key), value));
                     windows.stored.insert(bounds);
                 }
             }
             for (bounds, key) in windows.closed.drain(..) {
-                deletes.push((service as u32, state_key(bounds, &key)));
+                deletes.push((service as u32, state_keys.key(bounds, &key)));
             }
             // Open windows not in the store yet: those computed from panes, closed but not
             // flushed.
@@ -1619,7 +1640,7 @@ impl Worker {
                     for (key, value) in keys {
                         let value = serde_json::to_vec(value)
                             .map_err(|e| Error::Internal(format!("cannot encode state: {e}")))?;
-                        states.push((service as u32, state_key(bounds, key), value));
+                        states.push((service as u32, state_keys.key(bounds, key), value));
                     }
                 }
             }
