@@ -22,7 +22,7 @@ use eddy_server::local::{Backend, BackendError};
 use eddy_state::StateStore;
 use eddy_types::{Offset, PartitionId, Record, TopicName};
 
-use super::run::{RunArgs, backend_error, functions_error};
+use super::run::{EngineBackend, FunctionsBackend, RunArgs};
 
 /// Where the functions of a dataflow file keep their state, below the data directory.
 pub(crate) const FUNCTIONS_STATE_DIR: &str = "functions-state";
@@ -241,9 +241,10 @@ impl Totals {
     }
 }
 
-/// Serves other `eddy` commands from the running services and functions: state of a
-/// function type (`namespace/name`) from the functions, of a service from the services;
-/// records for the invocations topic or a topic no service writes through the functions.
+/// Serves other `eddy` commands from the running services and functions, through the
+/// backends of a plain dataflow or module run: state of a function type (`namespace/name`)
+/// from the functions, of a service from the services; records for the invocations topic
+/// through the functions, others through the services while they run.
 struct AppBackend {
     log: Arc<Log>,
     running: RwLock<Running>,
@@ -300,8 +301,8 @@ impl Backend for AppBackend {
         let through_engine =
             running.engine.as_ref().filter(|_| topic != eddy_functions::playground::INVOCATIONS_TOPIC);
         match (through_engine, &running.functions) {
-            (Some(engine), _) => engine.produce(topic, partition, records).map_err(backend_error),
-            (None, Some(functions)) => functions.produce(topic, partition, records).map_err(functions_error),
+            (Some(engine), _) => EngineBackend(engine.clone()).produce(topic, partition, records),
+            (None, Some(functions)) => FunctionsBackend(functions.clone()).produce(topic, partition, records),
             (None, None) => Err(between_rounds()),
         }
     }
@@ -315,17 +316,10 @@ impl Backend for AppBackend {
         let running = self.running();
         if is_function_type(service) {
             let functions = running.functions.as_ref().ok_or_else(between_rounds)?;
-            let value = functions.state_get(service, state, key).map_err(functions_error)?;
-            if value.is_none() && !functions.has_state(service, state).map_err(functions_error)? {
-                return Err(unknown_state(service, state));
-            }
-            return Ok(value);
+            return FunctionsBackend(functions.clone()).state_get(service, state, key);
         }
         let engine = running.engine.as_ref().ok_or_else(|| unknown_state(service, state))?;
-        if !engine.has_state(service, state) {
-            return Err(unknown_state(service, state));
-        }
-        engine.state_get(service, state, key).map_err(backend_error)
+        EngineBackend(engine.clone()).state_get(service, state, key)
     }
 
     fn state_list(
@@ -336,17 +330,10 @@ impl Backend for AppBackend {
         let running = self.running();
         if is_function_type(service) {
             let functions = running.functions.as_ref().ok_or_else(between_rounds)?;
-            let entries = functions.state_list(service, state).map_err(functions_error)?;
-            if entries.is_empty() && !functions.has_state(service, state).map_err(functions_error)? {
-                return Err(unknown_state(service, state));
-            }
-            return Ok(entries);
+            return FunctionsBackend(functions.clone()).state_list(service, state);
         }
         let engine = running.engine.as_ref().ok_or_else(|| unknown_state(service, state))?;
-        if !engine.has_state(service, state) {
-            return Err(unknown_state(service, state));
-        }
-        engine.state_list(service, state).map_err(backend_error)
+        EngineBackend(engine.clone()).state_list(service, state)
     }
 }
 

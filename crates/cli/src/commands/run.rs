@@ -166,7 +166,7 @@ fn use_built_components(plan: &mut eddy_dataflow::Plan, built: &eddy_build::Buil
 }
 
 /// Serves other `eddy` commands from the running dataflow.
-struct EngineBackend(Handle);
+pub(crate) struct EngineBackend(pub(crate) Handle);
 
 impl EngineBackend {
     fn known_state(&self, service: &str, state: &str) -> Result<(), BackendError> {
@@ -178,7 +178,7 @@ impl EngineBackend {
     }
 }
 
-pub(crate) fn backend_error(error: eddy_engine::Error) -> BackendError {
+fn backend_error(error: eddy_engine::Error) -> BackendError {
     match error {
         eddy_engine::Error::Log(error) => BackendError::Log(error),
         other => BackendError::Other(other.to_string()),
@@ -298,9 +298,9 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
 }
 
 /// Serves other `eddy` commands from the running module.
-struct FunctionsBackend(eddy_functions::Handle);
+pub(crate) struct FunctionsBackend(pub(crate) eddy_functions::Handle);
 
-pub(crate) fn functions_error(error: eddy_functions::Error) -> BackendError {
+fn functions_error(error: eddy_functions::Error) -> BackendError {
     match error {
         eddy_functions::Error::Log(error) => BackendError::Log(error),
         other => BackendError::Other(other.to_string()),
