@@ -4,6 +4,13 @@
 //! with state shipped and applied per batch and exactly-once epochs at the default commit
 //! interval.
 //!
+//! The runtime spreads addresses over shards by key group, one per core by default
+//! (`native-counter`, `wasm-counter`); `native-counter-1-shard` runs the same on one shard.
+//! The ingress topic has two partitions keyed as Kafka would, so with two shards every
+//! ingress message stays on the shard that read it. `native-relay-{1,2}-shards` passes
+//! `RELAY_CHAINS` chains of `RELAY_HOPS` messages from id to id (the next id, so about every
+//! other hop crosses to the other shard): the cost of messages between shards.
+//!
 //! Each iteration runs the module to idle over `MESSAGES` records in a fresh data directory
 //! whose log and state store are opened in the setup with the records produced (not timed):
 //! the time is the runtime's, from its start (recovery, loading the component) to its final
@@ -69,6 +76,9 @@ const REMOTE_MESSAGES: u64 = 200_000;
 /// Messages for the Python SDK's counter, which answers far fewer per second.
 const PYTHON_MESSAGES: u64 = 20_000;
 const IDS: u64 = 1_000;
+/// Chains the relay passes on, and hops per chain (`RELAY_CHAINS * (RELAY_HOPS + 1)` messages).
+const RELAY_CHAINS: u64 = 10_000;
+const RELAY_HOPS: u64 = 99;
 /// Runs after a remote bench whose CPU time is summed for its report.
 const CPU_RUNS: u64 = 5;
 /// Requests in flight when the endpoint is called directly.
@@ -84,6 +94,79 @@ spec:
       valueType: io.statefun.types/string
       targets: [bench/counter]
 ";
+
+const RELAY_MODULE: &str = "kind: io.statefun.kafka.v1/ingress
+spec:
+  id: bench/chains
+  startupPosition:
+    type: earliest
+  topics:
+    - topic: chains
+      valueType: io.statefun.types/long
+      targets: [bench/relay]
+";
+
+/// Counts a visit and passes the chain on to the next id while hops are left.
+struct Relay;
+
+impl Function for Relay {
+    fn states(&self) -> Vec<StateSpec> {
+        let typename = "io.statefun.types/long".to_owned();
+        vec![StateSpec { name: "visits".to_owned(), typename, expiration: Expiration::Never }]
+    }
+
+    fn invoke(&self, context: &mut Context<'_>, message: TypedValue) -> Result<(), String> {
+        let visits = context.get("visits").and_then(|value| value.as_long().ok()).unwrap_or(0);
+        context.set("visits", TypedValue::long(visits + 1));
+        let left = message.as_long().map_err(|error| error.to_string())?;
+        if left > 0 {
+            let id: u64 = context.address().id.parse().map_err(|_| "an id that is no number")?;
+            let next = eddy_statefun::Address::new(
+                context.address().function_type.clone(),
+                ((id + 1) % IDS).to_string(),
+            )
+            .map_err(|error| error.to_string())?;
+            context.send(&next, TypedValue::long(left - 1));
+        }
+        Ok(())
+    }
+}
+
+/// A fresh data directory whose topic `chains` starts [`RELAY_CHAINS`] chains over [`IDS`] ids.
+fn prepared_chains() -> Prepared {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
+    let topic = log
+        .create_topic(&TopicName::new("chains").expect("name"), TopicConfig::with_partitions(2))
+        .expect("topic");
+    let value = TypedValue::long(RELAY_HOPS as i64).value.expect("a value");
+    let mut partitions: Vec<Vec<Record>> = vec![Vec::new(), Vec::new()];
+    for n in 0..RELAY_CHAINS {
+        let id = (n % IDS).to_string();
+        let partition = partition_for_key(id.as_bytes(), 2) as usize;
+        partitions[partition].push(Record::new(Some(id.into_bytes()), value.clone(), 0));
+    }
+    for (id, records) in partitions.iter().enumerate() {
+        let partition = topic.partition(id as u32).expect("partition");
+        partition.append(records.iter().map(Record::as_ref)).expect("append");
+        partition.commit().expect("commit");
+    }
+    let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
+    Prepared { log, store, _dir: dir }
+}
+
+/// Runs the relay to idle on `shards` shards; gives `prepared` back, to be dropped untimed.
+fn run_relay(prepared: Prepared, module: &Module, shards: usize) -> Prepared {
+    let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
+    let options = Options { until_idle: true, shards, ..Options::default() };
+    let functions = NativeFunctions::new().with("bench/relay".parse().expect("type"), Relay);
+    let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
+        .expect("start")
+        .wait()
+        .expect("run");
+    assert_eq!(summary.messages, RELAY_CHAINS * (RELAY_HOPS + 1));
+    prepared
+}
 
 struct Counter;
 
@@ -148,10 +231,12 @@ fn run_wasm(prepared: Prepared, module: &Module, cache: &std::path::Path) -> Pre
     prepared
 }
 
-/// Runs `module` with the native counter to idle; gives `prepared` back, to be dropped untimed.
-fn run(prepared: Prepared, module: &Module) -> Prepared {
+/// Runs `module` with the native counter to idle (on `shards`, else one per core); gives
+/// `prepared` back, to be dropped untimed.
+fn run(prepared: Prepared, module: &Module, shards: Option<usize>) -> Prepared {
     let (log, store) = (Arc::clone(&prepared.log), Arc::clone(&prepared.store));
-    let options = Options { until_idle: true, ..Options::default() };
+    let mut options = Options { until_idle: true, ..Options::default() };
+    options.shards = shards.unwrap_or(options.shards);
     let functions = NativeFunctions::new().with("bench/counter".parse().expect("type"), Counter);
     let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
         .expect("start")
@@ -402,14 +487,40 @@ fn functions(c: &mut Criterion) {
     let mut group = c.benchmark_group("functions");
     group.sample_size(10);
     group.throughput(Throughput::Elements(MESSAGES));
-    let mut ran = false;
-    group.bench_function("native-counter", |b| {
-        ran = true;
-        b.iter_batched(|| prepared(MESSAGES), |prepared| run(prepared, &module), BatchSize::PerIteration)
-    });
-    if ran {
-        report_cpu("native-counter", |prepared| run(prepared, &module));
+    for (name, shards) in [("native-counter", None), ("native-counter-1-shard", Some(1))] {
+        let mut ran = false;
+        group.bench_function(name, |b| {
+            ran = true;
+            b.iter_batched(
+                || prepared(MESSAGES),
+                |prepared| run(prepared, &module, shards),
+                BatchSize::PerIteration,
+            )
+        });
+        if ran {
+            report_cpu(name, MESSAGES, || prepared(MESSAGES), |prepared| run(prepared, &module, shards));
+        }
     }
+    let relay = Module::parse("module.yaml", RELAY_MODULE).expect("module");
+    group.throughput(Throughput::Elements(RELAY_CHAINS * (RELAY_HOPS + 1)));
+    for shards in [1, 2] {
+        let name = format!("native-relay-{shards}-shard{}", if shards == 1 { "" } else { "s" });
+        let mut ran = false;
+        group.bench_function(&name, |b| {
+            ran = true;
+            b.iter_batched(
+                prepared_chains,
+                |prepared| run_relay(prepared, &relay, shards),
+                BatchSize::PerIteration,
+            )
+        });
+        if ran {
+            report_cpu(&name, RELAY_CHAINS * (RELAY_HOPS + 1), prepared_chains, |prepared| {
+                run_relay(prepared, &relay, shards)
+            });
+        }
+    }
+    group.throughput(Throughput::Elements(MESSAGES));
     let mut ran = false;
     let counter = eddy_test_guests::component("fn-counter");
     let wasm_module = format!(
@@ -427,7 +538,12 @@ fn functions(c: &mut Criterion) {
         )
     });
     if ran {
-        report_cpu("wasm-counter", |prepared| run_wasm(prepared, &wasm_module, cache.path()));
+        report_cpu(
+            "wasm-counter",
+            MESSAGES,
+            || prepared(MESSAGES),
+            |prepared| run_wasm(prepared, &wasm_module, cache.path()),
+        );
     }
     group.finish();
 }
@@ -505,16 +621,21 @@ fn report_remote_cpu(
     );
 }
 
-/// Runs `run` once more and prints its wall-clock and CPU rates.
-fn report_cpu(name: &str, run: impl FnOnce(Prepared) -> Prepared) {
-    let prepared = prepared(MESSAGES);
+/// Runs `run` once more over `messages` and prints its wall-clock and CPU rates.
+fn report_cpu(
+    name: &str,
+    messages: u64,
+    prepare: impl FnOnce() -> Prepared,
+    run: impl FnOnce(Prepared) -> Prepared,
+) {
+    let prepared = prepare();
     let (cpu, wall) = (cpu_time(), std::time::Instant::now());
     let prepared = run(prepared);
     let (cpu, wall) = (cpu_time() - cpu, wall.elapsed());
     drop(prepared);
-    let rate = |time: std::time::Duration| MESSAGES as f64 / time.as_secs_f64();
+    let rate = |time: std::time::Duration| messages as f64 / time.as_secs_f64();
     eprintln!(
-        "{name}: {MESSAGES} messages in {wall:.2?} ({:.0} k/s), CPU {cpu:.2?} ({:.0} k messages per CPU second, {:.2} cores busy)",
+        "{name}: {messages} messages in {wall:.2?} ({:.0} k/s), CPU {cpu:.2?} ({:.0} k messages per CPU second, {:.2} cores busy)",
         rate(wall) / 1e3,
         rate(cpu) / 1e3,
         cpu.as_secs_f64() / wall.as_secs_f64()

@@ -1,6 +1,9 @@
 //! The committer: one thread that closes epochs and, while a module runs, the only writer
 //! of the log.
 //!
+//! Each shard sends its part of an epoch (what changed up to its snapshot, and the messages
+//! that were in transit to it); once every shard's part is in, the parts commit as one:
+//!
 //! ```text
 //!  1. append the epoch's egress records, `flush` each touched partition
 //!     (written and fsynced, invisible to readers)
@@ -14,6 +17,9 @@
 //! store has no end for, its current end is committed first, so that a crash in that epoch
 //! is rolled back like any other. Records produced from outside (`Handle::produce`) go
 //! through this thread too.
+//!
+//! An epoch in which every shard was idle at its snapshot and no message was in transit is a
+//! quiescent one: with `until_idle` it is the last, and every shard stops once it commits.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -25,8 +31,8 @@ use eddy_state::{CommitBatch, StateStore};
 use eddy_types::{Offset, Record, now_millis, partition_for_key};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::Result;
 use crate::egress::EgressRecord;
+use crate::{Error, Result};
 
 /// Records appended as one log batch, at most.
 const APPEND_CHUNK: usize = 4096;
@@ -52,9 +58,22 @@ pub(crate) struct EpochWrites {
     pub(crate) last: bool,
 }
 
+/// One shard's part of an epoch.
+#[derive(Debug, Default)]
+pub(crate) struct Part {
+    /// The epoch's number in this run (the same in every shard's part).
+    pub(crate) epoch: u64,
+    /// What changed in the shard up to its snapshot, the messages in transit to it included.
+    pub(crate) writes: EpochWrites,
+    /// Messages in transit to the shard at the cut.
+    pub(crate) in_transit: usize,
+    /// Whether the shard had nothing left to do at its snapshot.
+    pub(crate) idle: bool,
+}
+
 /// Requests to the committer.
 pub(crate) enum ToCommitter {
-    Epoch(Box<EpochWrites>),
+    Part(Box<Part>),
     Produce {
         topic: String,
         partition: u32,
@@ -65,18 +84,27 @@ pub(crate) enum ToCommitter {
     Stop,
 }
 
-/// What the committer tells the runtime after an epoch.
+/// What the committer tells every shard after an epoch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Committed {
+    /// The epoch's number in this run.
+    pub(crate) epoch: u64,
     /// Egress records the epoch made visible.
     pub(crate) egress_records: usize,
+    /// The run's last epoch: asked for, or quiescent under `until_idle`.
+    pub(crate) last: bool,
 }
 
 pub(crate) struct Committer {
     pub(crate) log: Arc<Log>,
     pub(crate) store: Arc<StateStore>,
     pub(crate) inbox: Receiver<ToCommitter>,
-    pub(crate) acks: UnboundedSender<Result<Committed>>,
+    /// One per shard.
+    pub(crate) acks: Vec<UnboundedSender<Result<Committed>>>,
+    /// The parts of the epoch being gathered.
+    pub(crate) parts: Vec<Part>,
+    /// Whether a quiescent epoch is the last.
+    pub(crate) until_idle: bool,
     /// The number of the last store commit; the store requires it to grow.
     pub(crate) commit_number: u64,
     /// Partitions whose end the store records.
@@ -90,26 +118,47 @@ impl Committer {
         log: Arc<Log>,
         store: Arc<StateStore>,
         inbox: Receiver<ToCommitter>,
-        acks: UnboundedSender<Result<Committed>>,
+        acks: Vec<UnboundedSender<Result<Committed>>>,
+        until_idle: bool,
     ) -> Result<Self> {
         let commit_number = store.epoch()?;
         let recorded =
             store.sink_ends()?.into_iter().map(|(topic, partition, _)| (topic, partition)).collect();
-        Ok(Self { log, store, inbox, acks, commit_number, recorded, round_robin: HashMap::new() })
+        Ok(Self {
+            log,
+            store,
+            inbox,
+            acks,
+            parts: Vec::new(),
+            until_idle,
+            commit_number,
+            recorded,
+            round_robin: HashMap::new(),
+        })
     }
 
     pub(crate) fn run(mut self) {
         while let Ok(request) = self.inbox.recv() {
             match request {
-                ToCommitter::Epoch(writes) => {
-                    let last = writes.last;
-                    let mut result = self.commit(*writes);
-                    if last && let Ok(committed) = result {
-                        // A clean stop leaves no journal to replay: the next start is quick.
-                        result = self.store.flush_journal().map(|()| committed).map_err(Into::into);
+                ToCommitter::Part(part) => {
+                    self.parts.push(*part);
+                    if self.parts.len() < self.acks.len() {
+                        continue;
                     }
-                    let failed = result.is_err();
-                    if self.acks.send(result).is_err() || failed || last {
+                    let result = self.commit_parts();
+                    let stop = result.as_ref().map_or(true, |committed| committed.last);
+                    let outcome = result.as_ref().map(|committed| *committed).map_err(|_| Error::Stopped);
+                    let mut result = Some(result);
+                    for ack in &self.acks {
+                        // A failure goes to the first shard; the others learn that the run stopped.
+                        let sent = match (result.take(), &outcome) {
+                            (Some(result), _) => result,
+                            (None, Ok(committed)) => Ok(*committed),
+                            (None, Err(_)) => Err(Error::Stopped),
+                        };
+                        let _ = ack.send(sent);
+                    }
+                    if stop {
                         return;
                     }
                 }
@@ -158,7 +207,32 @@ impl Committer {
         Ok(())
     }
 
-    fn commit(&mut self, writes: EpochWrites) -> Result<Committed> {
+    /// Commits the gathered parts as one epoch.
+    fn commit_parts(&mut self) -> Result<Committed> {
+        let parts = std::mem::take(&mut self.parts);
+        let epoch = parts.first().map_or(0, |part| part.epoch);
+        if let Some(other) = parts.iter().find(|part| part.epoch != epoch) {
+            return Err(Error::Internal(format!("parts of epochs {epoch} and {} meet", other.epoch)));
+        }
+        let quiescent = parts.iter().all(|part| part.idle && part.in_transit == 0);
+        let mut writes = EpochWrites::default();
+        for part in parts {
+            writes.last |= part.writes.last;
+            writes.state.extend(part.writes.state);
+            writes.offsets.extend(part.writes.offsets);
+            writes.egress.extend(part.writes.egress);
+        }
+        let last = writes.last || (self.until_idle && quiescent);
+        let egress_records = self.commit(writes)?;
+        if last {
+            // A clean stop leaves no journal to replay: the next start is quick.
+            self.store.flush_journal()?;
+        }
+        Ok(Committed { epoch, egress_records, last })
+    }
+
+    /// Commits one epoch's writes; how many egress records it made visible.
+    fn commit(&mut self, writes: EpochWrites) -> Result<usize> {
         // Group the egress records by partition, keeping their order.
         let mut groups: Vec<(String, Arc<Partition>, Vec<Record>)> = Vec::new();
         let mut index: HashMap<(String, u32), usize> = HashMap::new();
@@ -199,7 +273,7 @@ impl Committer {
         for (_, partition, end) in touched {
             partition.publish_to(end);
         }
-        Ok(Committed { egress_records })
+        Ok(egress_records)
     }
 
     /// Appends records from outside and makes them durable and visible. A partition that

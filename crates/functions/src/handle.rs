@@ -37,7 +37,7 @@ impl std::fmt::Debug for Handle {
 impl std::fmt::Debug for ToCommitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ToCommitter::Epoch(writes) => f.debug_tuple("Epoch").field(writes).finish(),
+            ToCommitter::Part(part) => f.debug_tuple("Part").field(part).finish(),
             ToCommitter::Produce { topic, partition, records, .. } => f
                 .debug_struct("Produce")
                 .field("topic", topic)

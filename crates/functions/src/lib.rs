@@ -10,6 +10,10 @@
 //!   ([`native::NativeFunctions`]).
 //!   At most one batch is in flight per address, many addresses at once
 //!   ([`eddy_statefun::Invocations`]).
+//! - Addresses are spread over shards by key group ([`key_groups`], [`Options::shards`], one
+//!   per core by default), each a loop on a thread of its own; messages between shards travel
+//!   over FIFO channels, and each epoch is a consistent cut across shards, the messages in
+//!   transit included. A restart may use another shard count.
 //! - Replies are applied as they come: state changes to the address's state, messages to any
 //!   address (itself and cycles included), delayed messages to durable timers (with
 //!   cancellation tokens), egress messages to Eddy topics (Kafka egress: the producer record's
@@ -52,11 +56,13 @@ mod error;
 mod functions;
 mod handle;
 mod ingress;
+pub mod key_groups;
 pub mod metrics;
 pub mod native;
 pub mod playground;
 mod restore;
 mod runtime;
+mod shard;
 pub mod storage;
 mod timers;
 pub mod wasm;

@@ -1,8 +1,9 @@
 //! Metrics of a running module, for Prometheus: [`Metrics`] is a `prometheus-client`
 //! [`Collector`] (`eddy run --metrics-addr` serves it), and renders itself as OpenMetrics text.
 //!
-//! The runtime's loop counts on its own and publishes a [`Snapshot`] with each committed
-//! epoch, so the per-message path touches no shared counter; the HTTP clients' call and
+//! Each shard of the runtime counts on its own and publishes a [`Snapshot`] with each
+//! committed epoch, so the per-message path touches no shared counter; a scrape adds the
+//! shards' snapshots up; the HTTP clients' call and
 //! failure counts ([`CallStats`]) are read at each scrape.
 //!
 //! | metric | labels | what |
@@ -63,15 +64,20 @@ pub struct TypeCounts {
 /// serves them.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    snapshot: Mutex<Snapshot>,
+    /// What each shard published last.
+    shards: Mutex<Vec<Snapshot>>,
     /// The remote endpoints' clients, once the functions exist.
     remote: OnceLock<Vec<(String, Arc<CallStats>)>>,
 }
 
 impl Metrics {
-    /// Replaces what the runtime published last.
-    pub(crate) fn publish(&self, snapshot: Snapshot) {
-        *self.snapshot.lock().unwrap_or_else(PoisonError::into_inner) = snapshot;
+    /// Replaces what shard `shard` published last.
+    pub(crate) fn publish(&self, shard: usize, snapshot: Snapshot) {
+        let mut shards = self.shards.lock().unwrap_or_else(PoisonError::into_inner);
+        if shards.len() <= shard {
+            shards.resize_with(shard + 1, Snapshot::default);
+        }
+        shards[shard] = snapshot;
     }
 
     /// Names the remote endpoints whose clients are read at each scrape (once per run).
@@ -79,9 +85,27 @@ impl Metrics {
         let _ = self.remote.set(endpoints);
     }
 
-    /// What the runtime published last.
+    /// What the runtime published last, over all its shards.
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshot.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        let shards = self.shards.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut total = Snapshot::default();
+        let mut per_type = std::collections::BTreeMap::<&str, TypeCounts>::new();
+        for shard in shards.iter() {
+            // Every shard counts every epoch it took part in.
+            total.epochs = total.epochs.max(shard.epochs);
+            total.ingress_records += shard.ingress_records;
+            total.egress_records += shard.egress_records;
+            total.dead_letters += shard.dead_letters;
+            total.queued_messages += shard.queued_messages;
+            total.delayed_messages += shard.delayed_messages;
+            for (function_type, counts) in &shard.per_type {
+                let sum = per_type.entry(function_type).or_default();
+                sum.requests += counts.requests;
+                sum.messages += counts.messages;
+            }
+        }
+        total.per_type = per_type.into_iter().map(|(name, counts)| (name.to_owned(), counts)).collect();
+        total
     }
 
     /// Every metric, in the OpenMetrics text format, named `eddy_functions_*`.
@@ -179,17 +203,33 @@ mod tests {
     #[test]
     fn the_text_holds_every_published_count_and_the_clients_failures() {
         let metrics = Arc::new(Metrics::default());
-        metrics.publish(Snapshot {
-            epochs: 3,
-            ingress_records: 10,
-            queued_messages: 4,
-            per_type: vec![("example/greeter".into(), TypeCounts { requests: 2, messages: 7 })],
-            ..Snapshot::default()
-        });
+        metrics.publish(
+            0,
+            Snapshot {
+                epochs: 3,
+                ingress_records: 6,
+                queued_messages: 4,
+                per_type: vec![("example/greeter".into(), TypeCounts { requests: 1, messages: 5 })],
+                ..Snapshot::default()
+            },
+        );
+        metrics.publish(
+            1,
+            Snapshot {
+                epochs: 3,
+                ingress_records: 4,
+                per_type: vec![
+                    ("example/a".into(), TypeCounts { requests: 1, messages: 1 }),
+                    ("example/greeter".into(), TypeCounts { requests: 1, messages: 2 }),
+                ],
+                ..Snapshot::default()
+            },
+        );
         metrics.watch_remote(vec![("http://localhost:8000/{function.name}".into(), Arc::default())]);
         let text = metrics.render();
         for line in [
             "eddy_functions_epochs_total 3",
+            "eddy_functions_messages_total{function_type=\"example/a\"} 1",
             "eddy_functions_ingress_records_total 10",
             "eddy_functions_queued_messages 4",
             "eddy_functions_requests_total{function_type=\"example/greeter\"} 2",

@@ -1,10 +1,13 @@
 //! Reading back what the last committed epoch left: registered states, invocations in flight
-//! and waiting, and pending delayed messages.
+//! and waiting, pending delayed messages, and messages that were in transit between shards.
 
 use eddy_state::StateStore;
+use eddy_statefun::invocation::Message;
 use eddy_statefun::{Address, Batch, FunctionType, Snapshot, StateSpec};
 
-use crate::storage::{DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer};
+use crate::storage::{
+    DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, TRANSIT, decode_transit,
+};
 use crate::{Error, Result};
 
 /// What a restart carries on with.
@@ -12,6 +15,10 @@ use crate::{Error, Result};
 pub(crate) struct Restored {
     pub(crate) invocations: Snapshot,
     pub(crate) timers: Vec<(u64, StoredTimer)>,
+    /// Messages in transit between shards at the epoch's cut, to deliver again.
+    pub(crate) transit: Vec<(Address, Message)>,
+    /// The shards (by number, as stored) that had messages in transit.
+    pub(crate) transit_shards: Vec<String>,
 }
 
 fn corrupt(what: &str, key: &[u8], reason: impl std::fmt::Display) -> Error {
@@ -56,6 +63,14 @@ pub(crate) fn load(store: &StateStore) -> Result<Restored> {
         let timer: StoredTimer =
             serde_json::from_slice(&value).map_err(|error| corrupt(what, &key, error))?;
         restored.timers.push((id, timer));
+    }
+    for entry in store.list(RUNTIME_SERVICE, TRANSIT) {
+        let (key, value) = entry?;
+        let what = "messages in transit to shard";
+        let shard = text(what, &key)?.to_owned();
+        let messages = decode_transit(&value).map_err(|error| corrupt(what, &key, error))?;
+        restored.transit.extend(messages);
+        restored.transit_shards.push(shard);
     }
     Ok(restored)
 }

@@ -7,6 +7,7 @@
 //!                                                   as length-delimited protobuf messages
 //! ~functions              registered     <fn type>  [StateSpec]
 //! ~functions              delayed        <id:020>   {"due_ms", "target", "message", "token"?}
+//! ~functions              in-transit     <shard>    [{"target", "message"}]
 //! ```
 //!
 //! Function state is keyed by function type, state name and id, so
@@ -18,6 +19,9 @@
 //! The invocation queues are the exception: they are rewritten every epoch while messages wait,
 //! so they are protobuf (`InvocationBatchRequest`s of the request-reply protocol), tagged by a
 //! first byte that JSON never starts with; queues stored as JSON by earlier versions still read.
+//! `in-transit` holds the messages one shard sent another before its snapshot of an epoch
+//! that arrived after the receiver's own (the channel state of the epoch's consistent cut);
+//! a restart delivers them again.
 //! Ingress positions are the store's source offsets (service = the ingress id) and the ends of
 //! egress partitions its sink ends.
 
@@ -38,6 +42,8 @@ pub const INVOCATIONS: &str = "invocations";
 pub const REGISTERED: &str = "registered";
 /// Per delayed message not yet delivered: when, to whom, what.
 pub const DELAYED: &str = "delayed";
+/// Per shard: the messages in transit to it when the last epoch's cut was taken.
+pub const TRANSIT: &str = "in-transit";
 
 /// The invocation state of one address, as committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +252,36 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     text.as_bytes().chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
 }
 
+/// A message in transit between shards, as committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredTransit {
+    /// The receiver.
+    pub(crate) target: Address,
+    /// The message.
+    pub(crate) message: Message,
+}
+
+/// The committed form of the messages in transit to one shard.
+///
+/// # Errors
+/// A message that cannot be serialised.
+pub(crate) fn encode_transit(messages: &[(Address, Message)]) -> serde_json::Result<Vec<u8>> {
+    let stored: Vec<StoredTransit> = messages
+        .iter()
+        .map(|(target, message)| StoredTransit { target: target.clone(), message: message.clone() })
+        .collect();
+    serde_json::to_vec(&stored)
+}
+
+/// Reads the committed messages in transit to one shard.
+///
+/// # Errors
+/// Why the bytes are not such a list.
+pub(crate) fn decode_transit(bytes: &[u8]) -> Result<Vec<(Address, Message)>, String> {
+    let stored: Vec<StoredTransit> = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+    Ok(stored.into_iter().map(|transit| (transit.target, transit.message)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -274,6 +310,22 @@ mod tests {
             let json = serde_json::to_vec(&StoredQueue { in_flight, backlog }).unwrap();
             assert_eq!(StoredQueue::decode(&json).unwrap(), decoded, "the JSON form of earlier versions");
         }
+    }
+
+    #[test]
+    fn messages_in_transit_round_trip_and_damaged_ones_are_an_error() {
+        let messages = vec![
+            (address("ann"), Message { caller: Some(address("bob")), argument: TypedValue::int(3) }),
+            (address("cat"), Message { caller: None, argument: TypedValue::string("hi") }),
+        ];
+        let encoded = encode_transit(&messages).unwrap();
+        assert_eq!(decode_transit(&encoded).unwrap(), messages);
+        assert_eq!(decode_transit(&encode_transit(&[]).unwrap()).unwrap(), []);
+        for cut in 0..encoded.len() {
+            assert!(decode_transit(&encoded[..cut]).is_err(), "cut at {cut}");
+        }
+        let error = decode_transit(br#"[{"target":"no-slashes","message":{}}]"#).unwrap_err();
+        assert!(!error.is_empty());
     }
 
     #[test]

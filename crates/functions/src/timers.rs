@@ -15,17 +15,30 @@ pub(crate) struct Timers {
     /// token → ids of the pending messages it cancels.
     by_token: HashMap<String, Vec<u64>>,
     next_id: u64,
+    /// How far apart the ids this shard gives are (the shard count), so that no two shards
+    /// give the same one.
+    stride: u64,
     /// Ids added (`Some`) or removed (`None`) since the last epoch.
     changes: BTreeMap<u64, Option<StoredTimer>>,
 }
 
 impl Timers {
-    /// Timers as an epoch committed them; not changes of the next epoch.
-    pub(crate) fn restore(stored: Vec<(u64, StoredTimer)>) -> Self {
-        let mut timers = Self::default();
+    /// Timers as an epoch committed them (not changes of the next epoch), held by shard `shard`
+    /// of `shards`: new ids are at least `first_free` and leave the shard's number when
+    /// divided by `shards`.
+    pub(crate) fn restore(
+        stored: Vec<(u64, StoredTimer)>,
+        first_free: u64,
+        shard: usize,
+        shards: usize,
+    ) -> Self {
+        let stride = shards.max(1) as u64;
+        let shard = shard as u64 % stride;
+        let first_free = stored.iter().map(|(id, _)| id + 1).fold(first_free, u64::max);
+        let mut timers = Self { stride, ..Self::default() };
+        timers.next_id = first_free + (shard + stride - first_free % stride) % stride;
         for (id, timer) in stored {
             timers.insert(id, timer);
-            timers.next_id = timers.next_id.max(id + 1);
         }
         timers
     }
@@ -41,7 +54,7 @@ impl Timers {
     /// Schedules `timer`.
     pub(crate) fn add(&mut self, timer: StoredTimer) {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id += self.stride.max(1);
         self.changes.insert(id, Some(timer.clone()));
         self.insert(id, timer);
     }
@@ -136,11 +149,27 @@ mod tests {
 
     #[test]
     fn restored_timers_keep_their_ids_and_new_ones_follow() {
-        let mut timers = Timers::restore(vec![(7, timer(5, Some("x"))), (3, timer(6, None))]);
+        let mut timers = Timers::restore(vec![(7, timer(5, Some("x"))), (3, timer(6, None))], 0, 0, 1);
         assert!(timers.take_changes().is_empty());
         timers.add(timer(1, None));
         assert_eq!(timers.take_changes().keys().copied().collect::<Vec<_>>(), [8]);
         assert_eq!(timers.cancel("x"), 1);
         assert_eq!(timers.take_changes().into_iter().collect::<Vec<_>>(), [(7, None)]);
+    }
+
+    #[test]
+    fn shards_give_ids_no_other_shard_gives() {
+        let mut given = std::collections::HashSet::new();
+        for shard in 0..3 {
+            let mut timers = Timers::restore(vec![(10 + shard as u64, timer(5, None))], 13, shard, 3);
+            for _ in 0..5 {
+                timers.add(timer(1, None));
+            }
+            for id in timers.take_changes().into_keys() {
+                assert!(id >= 13, "{id} is not past the restored ones");
+                assert_eq!(id % 3, shard as u64);
+                assert!(given.insert(id), "{id} given twice");
+            }
+        }
     }
 }

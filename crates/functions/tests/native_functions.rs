@@ -58,24 +58,12 @@ impl Function for Counter {
 /// Records of the topic `hits` go to `example/forwarder`; reports go out through the
 /// playground egress, on a free port.
 fn hits_module() -> Module {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let text = format!(
-        "kind: io.statefun.kafka.v1/ingress
-spec:
-  id: example/hits
-  startupPosition:
-    type: earliest
-  topics:
-    - topic: hits
-      valueType: io.statefun.types/string
-      targets: [example/forwarder]
----
-kind: io.statefun.playground.v1/egress
-spec:
-  port: {port}
-"
-    );
-    Module::parse("module.yaml", &text).unwrap()
+    common::ingress_to_playground_egress(
+        "example/hits",
+        "hits",
+        "io.statefun.types/string",
+        "example/forwarder",
+    )
 }
 
 #[test]

@@ -58,6 +58,7 @@ pub(crate) fn run(
         ..Default::default()
     };
     functions_options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
+    functions_options.shards = engine_options.workers;
     functions_options.commit_interval = args.commit_interval.unwrap_or(plan.commit_interval);
 
     let backend = Arc::new(AppBackend { log: Arc::clone(&log), running: RwLock::default() });

@@ -24,7 +24,8 @@ use eddy_types::{Offset, PartitionId, Record, TopicName};
 pub(crate) struct RunArgs {
     /// The dataflow file, or a Stateful Functions `module.yaml`.
     pub(crate) file: PathBuf,
-    /// Worker threads of a dataflow [default: the number of cores].
+    /// Worker threads of a dataflow, shards of a module's functions [default: the number of
+    /// cores].
     #[arg(long)]
     pub(crate) workers: Option<usize>,
     /// Exit once every source is drained and everything read is committed.
@@ -233,20 +234,19 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         }
         Err(error) => return Err(error.into()),
     };
-    if args.workers.is_some() {
-        tracing::warn!(
-            "--workers applies to dataflows; a module runs its functions concurrently on one loop"
-        );
-    }
     let log = Log::open(data_dir.join("log"), LogOptions::default())
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let store = StateStore::open(&data_dir.join("state"))
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
     options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
+    if let Some(workers) = args.workers {
+        options.shards = workers;
+    }
     if let Some(interval) = args.commit_interval {
         options.commit_interval = interval;
     }
+    let shards = options.shards;
     let running = eddy_functions::start(&module, Arc::new(log), Arc::new(store), options)
         .with_context(|| format!("cannot start module {file}"))?;
     let handle = running.handle();
@@ -266,7 +266,7 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
     if std::io::stderr().is_terminal() {
         let how = if args.until_idle { "until its input is drained" } else { "until Ctrl-C" };
         eprintln!(
-            "running module {file} ({} endpoints, {} ingresses, {} egresses) on {} {how}",
+            "running module {file} ({} endpoints, {} ingresses, {} egresses, {shards} shards) on {} {how}",
             module.endpoints.len() + module.wasm_endpoints.len(),
             module.ingresses.len(),
             module.egresses.len(),

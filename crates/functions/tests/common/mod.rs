@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use eddy_log::{Log, Options as LogOptions, TopicConfig};
 use eddy_state::StateStore;
+use eddy_statefun::Module;
 use eddy_types::{Record, TopicName};
 
 /// What to install when the Python side is missing.
@@ -109,6 +110,29 @@ spec:
   id: shop/receipts
 "
     )
+}
+
+/// A module whose Kafka ingress `id` sends the records of `topic` (values of `value_type`) to
+/// `target`, with the playground egress on a free port (its records go to the topics they name).
+pub fn ingress_to_playground_egress(id: &str, topic: &str, value_type: &str, target: &str) -> Module {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = format!(
+        "kind: io.statefun.kafka.v1/ingress
+spec:
+  id: {id}
+  startupPosition:
+    type: earliest
+  topics:
+    - topic: {topic}
+      valueType: {value_type}
+      targets: [{target}]
+---
+kind: io.statefun.playground.v1/egress
+spec:
+  port: {port}
+"
+    );
+    Module::parse("module.yaml", &text).unwrap()
 }
 
 /// The log and the state store of a data directory.
