@@ -6,8 +6,12 @@
 //! counter), under exactly-once epochs at the default 100 ms commit interval: messages
 //! between functions do not wait for a commit; only what leaves Eddy does.
 //!
-//! After the criterion group, one more run notes when each reply reaches `bench/ping` and
-//! prints the round trips' p50, p99 and largest latency.
+//! `native-round-trips`: `bench/pong` has the id of `bench/ping`, so both are on one shard.
+//! `native-round-trips-across-shards`: on two shards, `bench/pong` has an id of the other
+//! shard's key groups, so every message crosses between the shards' threads.
+//!
+//! After each, one more run notes when each reply reaches `bench/ping` and prints the round
+//! trips' p50, p99 and largest latency.
 //!
 //! `cargo bench -p eddy-bench --bench round_trip`
 
@@ -18,8 +22,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use eddy_functions::Options;
 use eddy_functions::native::{Context, Function, NativeFunctions};
+use eddy_functions::{Options, key_groups};
 use eddy_log::{Log, Options as LogOptions, TopicConfig};
 use eddy_state::StateStore;
 use eddy_statefun::state_spec::{Expiration, StateSpec};
@@ -47,6 +51,8 @@ fn counter_state() -> Vec<StateSpec> {
 /// Counts the replies it gets and sends the next ping until `ROUND_TRIPS`.
 struct Ping {
     pong: FunctionType,
+    /// The id of the `bench/pong` it messages.
+    pong_id: String,
     /// When each message reached it: the start message, then each reply.
     arrivals: Arc<Mutex<Vec<Instant>>>,
 }
@@ -63,8 +69,7 @@ impl Function for Ping {
         let trips = if is_reply { trips + 1 } else { trips };
         context.set("trips", TypedValue::long(trips));
         if (trips as u64) < ROUND_TRIPS {
-            let pong =
-                Address::new(self.pong.clone(), context.address().id.as_str()).map_err(|e| e.to_string())?;
+            let pong = Address::new(self.pong.clone(), self.pong_id.as_str()).map_err(|e| e.to_string())?;
             context.send(&pong, TypedValue::long(trips));
         }
         Ok(())
@@ -101,14 +106,38 @@ fn prepared() -> tempfile::TempDir {
     dir
 }
 
+/// How ping and pong are placed.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// One id, so one shard.
+    SameShard,
+    /// Two shards, ping on one and pong on the other.
+    AcrossShards,
+}
+
+impl Placement {
+    /// The options and the id of `bench/pong` (`bench/ping`'s is `p`).
+    fn options_and_pong_id(self) -> (Options, String) {
+        let options = Options { until_idle: true, ..Options::default() };
+        match self {
+            Placement::SameShard => (options, "p".to_owned()),
+            Placement::AcrossShards => {
+                let shard = |id: &str| key_groups::shard_of_key_group(key_groups::key_group(id), 2);
+                let other = (0..).map(|n| format!("q{n}")).find(|id| shard(id) != shard("p")).expect("an id");
+                (Options { shards: 2, ..options }, other)
+            }
+        }
+    }
+}
+
 /// Runs the round trips; gives the times at which messages reached `bench/ping`.
-fn run(dir: &tempfile::TempDir, module: &Module) -> Vec<Instant> {
+fn run(dir: &tempfile::TempDir, module: &Module, placement: Placement) -> Vec<Instant> {
     let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).expect("log"));
     let store = Arc::new(StateStore::open(&dir.path().join("state")).expect("store"));
-    let options = Options { until_idle: true, ..Options::default() };
+    let (options, pong_id) = placement.options_and_pong_id();
     let pong: FunctionType = "bench/pong".parse().expect("type");
     let arrivals = Arc::new(Mutex::new(Vec::with_capacity(ROUND_TRIPS as usize + 1)));
-    let ping = Ping { pong: pong.clone(), arrivals: Arc::clone(&arrivals) };
+    let ping = Ping { pong: pong.clone(), pong_id, arrivals: Arc::clone(&arrivals) };
     let functions = NativeFunctions::new().with("bench/ping".parse().expect("type"), ping).with(pong, Pong);
     let summary = eddy_functions::start_with(module, log, store, options, move |_| Arc::new(functions))
         .expect("start")
@@ -120,13 +149,13 @@ fn run(dir: &tempfile::TempDir, module: &Module) -> Vec<Instant> {
 }
 
 /// Prints the round trips' latency percentiles over one run.
-fn report_latency(module: &Module) {
-    let arrivals = run(&prepared(), module);
+fn report_latency(name: &str, module: &Module, placement: Placement) {
+    let arrivals = run(&prepared(), module, placement);
     let mut trips: Vec<Duration> = arrivals.windows(2).map(|pair| pair[1] - pair[0]).collect();
     trips.sort_unstable();
     let at = |quantile: f64| trips[((trips.len() - 1) as f64 * quantile).round() as usize];
     eprintln!(
-        "round trips: {} measured, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        "{name}: {} round trips measured, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
         trips.len(),
         at(0.5),
         at(0.99),
@@ -139,11 +168,20 @@ fn round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("functions");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROUND_TRIPS));
-    group.bench_function("native-round-trips", |b| {
-        b.iter_batched(prepared, |dir| run(&dir, &module), BatchSize::PerIteration)
-    });
+    for (name, placement) in [
+        ("native-round-trips", Placement::SameShard),
+        ("native-round-trips-across-shards", Placement::AcrossShards),
+    ] {
+        let mut ran = false;
+        group.bench_function(name, |b| {
+            ran = true;
+            b.iter_batched(prepared, |dir| run(&dir, &module, placement), BatchSize::PerIteration)
+        });
+        if ran {
+            report_latency(name, &module, placement);
+        }
+    }
     group.finish();
-    report_latency(&module);
 }
 
 criterion_group!(benches, round_trip);
