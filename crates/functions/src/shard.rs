@@ -163,8 +163,8 @@ pub(crate) struct Shard {
     cache: HashMap<Address, HashMap<String, Option<TypedValue>>>,
     /// When the values of states declared with a time to live expire, ms since the Unix epoch.
     expires: HashMap<(Address, String), i64>,
-    /// State cells changed since the last epoch.
-    dirty: HashSet<(Address, String)>,
+    /// State cells changed since the last epoch: per address, the names of its states.
+    dirty: HashMap<Address, Vec<String>>,
     /// Addresses whose invocations changed since the last epoch.
     touched: HashSet<Address>,
     /// Messages queued for this shard's addresses: in calls in flight or waiting.
@@ -230,7 +230,7 @@ impl Shard {
             stale_transit: start.stale_transit,
             cache: HashMap::new(),
             expires: HashMap::new(),
-            dirty: HashSet::new(),
+            dirty: HashMap::new(),
             touched: HashSet::new(),
             queued,
             queued_change: 0,
@@ -475,6 +475,13 @@ impl Shard {
         usize::try_from(total).unwrap_or(0)
     }
 
+    /// Notes that the invocations of `address` changed since the last snapshot.
+    fn touch(&mut self, address: &Address) {
+        if !self.touched.contains(address) {
+            self.touched.insert(address.clone());
+        }
+    }
+
     /// Sends each peer the messages for its addresses, after counting them in the total.
     fn send_outbox(&mut self) -> Result<()> {
         let change = std::mem::take(&mut self.queued_change);
@@ -569,7 +576,7 @@ impl Shard {
                 self.outbox[shard].extend(messages.into_iter().map(|message| (target.clone(), message)));
                 continue;
             }
-            self.touched.insert(target.clone());
+            self.touch(&target);
             self.queued += messages.len();
             if let Enqueued::Send(batch) = self.invocations.enqueue_all(target, messages) {
                 self.dispatch(batch)?;
@@ -608,7 +615,7 @@ impl Shard {
 
     /// Queues `message` for an address of this shard (counted in the total already).
     fn enqueue(&mut self, target: Address, message: Message) -> Result<()> {
-        self.touched.insert(target.clone());
+        self.touch(&target);
         self.queued += 1;
         match self.invocations.enqueue(target, message) {
             Enqueued::Send(batch) => self.dispatch(batch),
@@ -652,9 +659,13 @@ impl Shard {
         }
         let target = &batch.target;
         let now = now_millis();
-        let cells = self.cache.entry(target.clone()).or_default();
+        if !self.cache.contains_key(target) {
+            self.cache.insert(target.clone(), HashMap::new());
+        }
+        let Some(cells) = self.cache.get_mut(target) else {
+            return Err(Error::Internal(format!("no state cache for `{target}`")));
+        };
         for spec in self.invocations.registered_states(&target.function_type) {
-            let cell = (target.clone(), spec.name.clone());
             if !cells.contains_key(&spec.name) {
                 let stored = self.shared.store.get(
                     &target.function_type.to_string(),
@@ -662,7 +673,7 @@ impl Shard {
                     target.id.as_bytes(),
                 )?;
                 if let Some(expires) = stored.as_deref().and_then(stored_expiry) {
-                    self.expires.insert(cell.clone(), expires);
+                    self.expires.insert((target.clone(), spec.name.clone()), expires);
                 }
                 let value = stored.map(|bytes| decode_value(&bytes)).transpose().map_err(|reason| {
                     Error::Corrupt { what: format!("state `{}` of `{target}`", spec.name), reason }
@@ -671,16 +682,20 @@ impl Shard {
             }
             // Time to live: an expired value is gone (and deleted with the next epoch); an
             // invocation keeps the values that expire after one alive.
+            if self.expires.is_empty() && matches!(spec.expiration, Expiration::Never) {
+                continue;
+            }
+            let cell = (target.clone(), spec.name.clone());
             if self.expires.get(&cell).is_some_and(|&expires| expires <= now) {
                 self.expires.remove(&cell);
                 cells.insert(spec.name.clone(), None);
-                self.dirty.insert(cell.clone());
+                mark_dirty(&mut self.dirty, target, &spec.name);
             }
             if let Expiration::AfterInvoke(after) = spec.expiration
                 && cells.get(&spec.name).is_some_and(Option::is_some)
             {
-                self.expires.insert(cell.clone(), now.saturating_add(millis(after)));
-                self.dirty.insert(cell);
+                self.expires.insert(cell, now.saturating_add(millis(after)));
+                mark_dirty(&mut self.dirty, target, &spec.name);
             }
         }
         let cache = &self.cache;
@@ -752,8 +767,9 @@ impl Shard {
         let reply =
             reply.map_err(|error| Error::Call { address: target.clone(), reason: error.to_string() })?;
         let messages = self.invocations.in_flight(&target).map_or(0, |batch| batch.messages.len());
-        self.touched.insert(target.clone());
-        if self.known_types.insert(target.function_type.clone())
+        self.touch(&target);
+        if !self.known_types.contains(&target.function_type)
+            && self.known_types.insert(target.function_type.clone())
             && let Some(held) = self.probing.remove(&target.function_type)
         {
             self.handle_completion(target, messages, reply)?;
@@ -788,10 +804,14 @@ impl Shard {
     }
 
     fn apply(&mut self, address: &Address, effects: Effects) -> Result<()> {
-        let cells = self.cache.entry(address.clone()).or_default();
+        if !self.cache.contains_key(address) {
+            self.cache.insert(address.clone(), HashMap::new());
+        }
+        let Some(cells) = self.cache.get_mut(address) else {
+            return Err(Error::Internal(format!("no state cache for `{address}`")));
+        };
         let now = now_millis();
         for change in effects.state {
-            let cell = (address.clone(), change.name.clone());
             let expiration = self
                 .invocations
                 .registered_states(&address.function_type)
@@ -799,13 +819,15 @@ impl Shard {
                 .map_or(Expiration::Never, |spec| spec.expiration);
             match expiration {
                 Expiration::AfterWrite(after) | Expiration::AfterInvoke(after) if change.value.is_some() => {
-                    self.expires.insert(cell.clone(), now.saturating_add(millis(after)));
+                    let cell = (address.clone(), change.name.clone());
+                    self.expires.insert(cell, now.saturating_add(millis(after)));
                 }
-                _ => {
-                    self.expires.remove(&cell);
+                _ if !self.expires.is_empty() => {
+                    self.expires.remove(&(address.clone(), change.name.clone()));
                 }
+                _ => {}
             }
-            self.dirty.insert(cell);
+            mark_dirty(&mut self.dirty, address, &change.name);
             cells.insert(change.name, change.value);
         }
         for egress in &effects.egress {
@@ -839,15 +861,21 @@ impl Shard {
     fn capture(&mut self, epoch: u64, last: bool) -> Result<EpochWrites> {
         let mut writes = EpochWrites { last, ..EpochWrites::default() };
         self.committing_replies.push_back((epoch, std::mem::take(&mut self.unsent_replies)));
-        for (address, name) in self.dirty.drain() {
-            let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
-            let expires = self.expires.get(&(address.clone(), name.clone())).copied();
-            writes.state.push(StateWrite {
-                service: address.function_type.to_string(),
-                state: name,
-                key: address.id.into_bytes(),
-                value: value.as_ref().map(|value| encode_value_expiring(value, expires)),
-            });
+        for (address, names) in self.dirty.drain() {
+            for name in names {
+                let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
+                let expires = if self.expires.is_empty() {
+                    None
+                } else {
+                    self.expires.get(&(address.clone(), name.clone())).copied()
+                };
+                writes.state.push(StateWrite {
+                    service: address.function_type.to_string(),
+                    state: name,
+                    key: address.id.as_bytes().to_vec(),
+                    value: value.as_ref().map(|value| encode_value_expiring(value, expires)),
+                });
+            }
         }
         let unstorable = |what: &str, error: serde_json::Error| Error::Corrupt {
             what: what.to_owned(),
@@ -890,6 +918,17 @@ impl Shard {
         }
         writes.egress = std::mem::take(&mut self.egress);
         Ok(writes)
+    }
+}
+
+/// Notes that state `name` of `address` changed since the last snapshot.
+fn mark_dirty(dirty: &mut HashMap<Address, Vec<String>>, address: &Address, name: &str) {
+    match dirty.get_mut(address) {
+        Some(names) if names.iter().any(|dirty| dirty == name) => {}
+        Some(names) => names.push(name.to_owned()),
+        None => {
+            dirty.insert(address.clone(), vec![name.to_owned()]);
+        }
     }
 }
 
