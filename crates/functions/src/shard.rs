@@ -29,7 +29,7 @@
 //! again; the batches that were in flight are resent (the endpoint may see one twice; its
 //! effects are applied once).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::mpsc;
@@ -41,6 +41,7 @@ use eddy_statefun::proto::reqreply::FromFunction;
 use eddy_statefun::state_spec::Expiration;
 use eddy_statefun::{Address, Batch, Completion, Enqueued, FunctionType, Invocations, Snapshot, TypedValue};
 use eddy_types::now_millis;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -550,7 +551,7 @@ impl Shard {
     /// read), so that those for one address go in one batch rather than one request each.
     fn deliver_read(&mut self, messages: Vec<(Address, Message)>) -> Result<()> {
         let mut groups: Vec<(Address, Vec<Message>)> = Vec::new();
-        let mut group_of: HashMap<Address, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut group_of: HashMap<Address, usize> = HashMap::new();
         for (address, message) in messages {
             match group_of.get(&address) {
                 Some(&group) => groups[group].1.push(message),

@@ -45,12 +45,48 @@ pub struct TypeName {
     slash: usize,
 }
 
+/// The typenames made last on a thread: the protocol's messages name the same few types
+/// again and again, and a hit shares the text instead of formatting and allocating it.
+#[derive(Default)]
+struct Recent {
+    names: [Option<TypeName>; 4],
+    next: usize,
+}
+
+impl Recent {
+    fn find(&self, namespace: &str, name: &str) -> Option<TypeName> {
+        self.names
+            .iter()
+            .flatten()
+            .find(|recent| recent.namespace() == namespace && recent.name() == name)
+            .cloned()
+    }
+
+    fn keep(&mut self, made: &TypeName) {
+        self.names[self.next] = Some(made.clone());
+        self.next = (self.next + 1) % self.names.len();
+    }
+}
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::default();
+}
+
 impl TypeName {
     /// A typename from its two parts.
     ///
     /// # Errors
     /// [`NameError`] when a part is empty or the name holds a `/`.
     pub fn new(namespace: &str, name: &str) -> Result<Self, NameError> {
+        if let Some(recent) = RECENT.with_borrow(|recent| recent.find(namespace, name)) {
+            return Ok(recent);
+        }
+        let made = Self::make(namespace, name)?;
+        RECENT.with_borrow_mut(|recent| recent.keep(&made));
+        Ok(made)
+    }
+
+    fn make(namespace: &str, name: &str) -> Result<Self, NameError> {
         let whole = format!("{namespace}/{name}");
         if namespace.is_empty() {
             return Err(NameError::EmptyNamespace(whole));
@@ -274,6 +310,23 @@ impl fmt::Display for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typenames_made_again_share_their_text_and_bad_ones_stay_errors() {
+        let first = TypeName::new("example", "greeter").unwrap();
+        let again = TypeName::new("example", "greeter").unwrap();
+        assert!(Arc::ptr_eq(&first.whole, &again.whole));
+        assert_eq!(again.as_str(), "example/greeter");
+        for (namespace, name) in [("a", "b"), ("c", "d"), ("e", "f"), ("g", "h"), ("example", "greeter")] {
+            let made = TypeName::new(namespace, name).unwrap();
+            assert_eq!((made.namespace(), made.name()), (namespace, name));
+        }
+        let nested = TypeName::new("a/b", "c").unwrap();
+        assert_eq!(nested.namespace(), "a/b");
+        assert!(TypeName::new("a", "b/c").is_err(), "not the cached `a/b` + `c`");
+        assert!(TypeName::new("", "c").is_err());
+        assert!(TypeName::new("a", "").is_err());
+    }
 
     #[test]
     fn typenames_split_at_the_last_slash_like_the_sdks() {

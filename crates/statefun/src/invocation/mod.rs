@@ -36,7 +36,9 @@ mod effects;
 mod error;
 mod snapshot;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 pub(crate) use batch::request_target;

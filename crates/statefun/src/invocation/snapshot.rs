@@ -1,7 +1,9 @@
 //! [`Snapshot`]: the invocation state an epoch commits, so that a restart resends what was in
 //! flight and keeps what was waiting.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
