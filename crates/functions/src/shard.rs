@@ -377,6 +377,12 @@ impl Shard {
     /// Takes the shard's snapshot of `epoch` and sends its markers; with no peers, its part
     /// goes to the committer at once.
     fn begin_epoch(&mut self, epoch: u64, last: bool) -> Result<()> {
+        if let Some(aligning) = &self.aligning {
+            return Err(Error::Internal(format!(
+                "shard {}: epoch {epoch} begins while epoch {} waits for markers",
+                self.shard, aligning.epoch
+            )));
+        }
         // Messages sent before the snapshot go before the marker.
         self.send_outbox()?;
         let writes = self.capture(epoch, last)?;
@@ -734,9 +740,13 @@ impl Shard {
             }
             let Some((target, reply)) = self.ready.pop_front() else { break };
             self.on_reply(target, reply)?;
-            if applied % SEND_EVERY == 0 {
+            if applied % SEND_EVERY == 0 && !self.final_taken {
                 self.send_outbox()?;
+                // A marker among them may take the run's last snapshot: nothing more then.
                 self.take_from_peers()?;
+            }
+            if self.final_taken {
+                break;
             }
         }
         Ok(())
