@@ -233,6 +233,10 @@ pub(crate) struct Worker {
     wasm: Instances,
     /// The holder generator sources make their events in, reused.
     event: Event,
+    /// The value of a generator's event that its service finished with (written into the
+    /// sink directly): the next event's value is written into it, keeping its maps and
+    /// strings (`Event::fill_value_of`).
+    spare_value: Value,
 }
 
 impl Worker {
@@ -287,6 +291,7 @@ impl Worker {
             arena: SinkArena::default(),
             wasm: Instances::new(components),
             event: Event::new(),
+            spare_value: Value::Null,
         }
     }
 
@@ -508,9 +513,11 @@ impl Worker {
         for count in 0..limit - next {
             let number = first + count * step;
             spec.generator.generate(number, &mut self.event);
+            let mut value = std::mem::take(&mut self.spare_value);
+            self.event.fill_value_of(&src.event_fields, &mut value);
             let flow = Flow {
                 key: None,
-                value: self.event.to_value_of(&src.event_fields),
+                value,
                 timestamp: self.event.date_time(),
                 origin: Origin { source, partition, offset: number },
                 projected: !src.projection.is_whole(),
@@ -598,13 +605,25 @@ impl Worker {
                         headers: Vec::new(),
                     };
                     self.push_sink_record(topology, sink, record);
+                    self.keep_spare(flow.value);
                     return Ok(());
                 }
-                Ok(Encoded::Null) if last.kind == OperatorKind::FilterMap => return Ok(()),
+                Ok(Encoded::Null) if last.kind == OperatorKind::FilterMap => {
+                    self.keep_spare(flow.value);
+                    return Ok(());
+                }
                 Ok(_) | Err(_) => {}
             }
         }
         self.chain(topology, service, std::slice::from_ref(last), flow, Stage::Route)
+    }
+
+    /// Keeps the value of a record the service finished with, when it came from a generator,
+    /// for the generator's next event.
+    fn keep_spare(&mut self, value: Value) {
+        if self.sources.get(self.current_source).is_some_and(|s| matches!(s.reader, Reader::Generator(_))) {
+            self.spare_value = value;
+        }
     }
 
     /// Runs a source's stateless chain on a run of its records together, then routes what
