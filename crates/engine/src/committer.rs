@@ -194,6 +194,7 @@ impl Committer {
                     for chunk in records.chunks(APPEND_CHUNK) {
                         p.write(chunk.iter().map(Record::as_ref))?;
                     }
+                    self.shared.return_sink_buffer(records);
                 }
                 if let Some(p) = partition {
                     let end = p.flush()?;

@@ -1,13 +1,19 @@
 //! What the workers and the committer share: the epoch being asked for, the stop and
-//! failure flags, the gate every worker passes at the end of an epoch, and the progress the
-//! committer publishes for metrics.
+//! failure flags, the gate every worker passes at the end of an epoch, the progress the
+//! committer publishes for metrics, and the sink buffers the committer emptied, which the
+//! workers fill again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use eddy_types::Record;
+
 use crate::Error;
 use crate::committer::RunSummary;
+
+/// Emptied sink buffers kept for the workers, at most.
+const MAX_SPARE_SINK_BUFFERS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -23,6 +29,9 @@ pub(crate) struct Shared {
     gate_opened: Condvar,
     /// What the run has committed so far, published by the committer after each epoch.
     progress: Mutex<RunSummary>,
+    /// Sink buffers of committed epochs, emptied: a worker's next epoch fills them again
+    /// rather than memory the system has to hand out (and zero) anew.
+    spare_sink_buffers: Mutex<Vec<Vec<Record>>>,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +49,31 @@ impl Shared {
     /// What the run had committed at the last epoch.
     pub(crate) fn progress(&self) -> RunSummary {
         *lock(&self.progress)
+    }
+
+    /// Keeps a sink buffer whose records were written, emptied, for a worker's next epoch.
+    pub(crate) fn return_sink_buffer(&self, mut buffer: Vec<Record>) {
+        if buffer.capacity() == 0 {
+            return;
+        }
+        buffer.clear();
+        let mut spare = lock(&self.spare_sink_buffers);
+        if spare.len() < MAX_SPARE_SINK_BUFFERS {
+            spare.push(buffer);
+        }
+    }
+
+    /// An empty sink buffer with room for `capacity` records: a returned one when one is
+    /// large enough.
+    pub(crate) fn sink_buffer(&self, capacity: usize) -> Vec<Record> {
+        if capacity == 0 {
+            return Vec::new();
+        }
+        let mut spare = lock(&self.spare_sink_buffers);
+        match spare.iter().position(|buffer| buffer.capacity() >= capacity) {
+            Some(index) => spare.swap_remove(index),
+            None => Vec::with_capacity(capacity),
+        }
     }
 }
 

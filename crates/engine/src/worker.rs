@@ -1698,11 +1698,12 @@ impl Worker {
                 (s.service, s.source, s.partition_id(), s.next)
             })
             .collect();
-        // The next epoch's buffers start as large as this epoch's, not growing from empty.
+        // The next epoch's buffers start as large as this epoch's, not growing from empty,
+        // and are ones the committer emptied when it has them.
         let next = self
             .sinks
             .iter()
-            .map(|topic| topic.iter().map(|p| Vec::with_capacity(p.len())).collect())
+            .map(|topic| topic.iter().map(|p| self.shared.sink_buffer(p.len())).collect())
             .collect();
         let sinks = std::mem::replace(&mut self.sinks, next);
         let snapshot = Snapshot {
