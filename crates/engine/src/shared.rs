@@ -72,7 +72,9 @@ impl Shared {
         let mut spare = lock(&self.spare_sink_buffers);
         match spare.iter().position(|buffer| buffer.capacity() >= capacity) {
             Some(index) => spare.swap_remove(index),
-            None => Vec::with_capacity(capacity),
+            // Room for a quarter more: epochs differ in length, and a buffer that grows
+            // copies itself into new memory.
+            None => Vec::with_capacity(capacity + capacity / 4),
         }
     }
 }
