@@ -189,12 +189,12 @@ impl Committer {
                         Some(p) => p,
                         None => partition.insert(info.topic.partition(partition_id)?),
                     };
-                    // Written a batch at a time: the partition's write buffer stays one
-                    // batch large instead of growing to the epoch's size.
-                    for chunk in records.chunks(APPEND_CHUNK) {
-                        p.write(chunk.iter().map(Record::as_ref))?;
+                    // Written a block (one batch) at a time: the partition's write buffer
+                    // stays one batch large instead of growing to the epoch's size.
+                    for block in records.into_blocks() {
+                        p.write(block.iter().map(Record::as_ref))?;
+                        self.shared.sink_blocks.give_back(block);
                     }
-                    self.shared.return_sink_buffer(records);
                 }
                 if let Some(p) = partition {
                     let end = p.flush()?;

@@ -1,19 +1,15 @@
 //! What the workers and the committer share: the epoch being asked for, the stop and
 //! failure flags, the gate every worker passes at the end of an epoch, the progress the
-//! committer publishes for metrics, and the sink buffers the committer emptied, which the
-//! workers fill again.
+//! committer publishes for metrics, and the sink record blocks the committer emptied, which
+//! the workers fill again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use eddy_types::Record;
-
 use crate::Error;
 use crate::committer::RunSummary;
-
-/// Emptied sink buffers kept for the workers, at most.
-const MAX_SPARE_SINK_BUFFERS: usize = 64;
+use crate::sink_records::Blocks;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -29,9 +25,8 @@ pub(crate) struct Shared {
     gate_opened: Condvar,
     /// What the run has committed so far, published by the committer after each epoch.
     progress: Mutex<RunSummary>,
-    /// Sink buffers of committed epochs, emptied: a worker's next epoch fills them again
-    /// rather than memory the system has to hand out (and zero) anew.
-    spare_sink_buffers: Mutex<Vec<Vec<Record>>>,
+    /// Sink record blocks of committed epochs, emptied, for the workers to fill again.
+    pub(crate) sink_blocks: Blocks,
 }
 
 #[derive(Debug, Default)]
@@ -49,33 +44,6 @@ impl Shared {
     /// What the run had committed at the last epoch.
     pub(crate) fn progress(&self) -> RunSummary {
         *lock(&self.progress)
-    }
-
-    /// Keeps a sink buffer whose records were written, emptied, for a worker's next epoch.
-    pub(crate) fn return_sink_buffer(&self, mut buffer: Vec<Record>) {
-        if buffer.capacity() == 0 {
-            return;
-        }
-        buffer.clear();
-        let mut spare = lock(&self.spare_sink_buffers);
-        if spare.len() < MAX_SPARE_SINK_BUFFERS {
-            spare.push(buffer);
-        }
-    }
-
-    /// An empty sink buffer with room for `capacity` records: a returned one when one is
-    /// large enough.
-    pub(crate) fn sink_buffer(&self, capacity: usize) -> Vec<Record> {
-        if capacity == 0 {
-            return Vec::new();
-        }
-        let mut spare = lock(&self.spare_sink_buffers);
-        match spare.iter().position(|buffer| buffer.capacity() >= capacity) {
-            Some(index) => spare.swap_remove(index),
-            // Room for a quarter more: epochs differ in length, and a buffer that grows
-            // copies itself into new memory.
-            None => Vec::with_capacity(capacity + capacity / 4),
-        }
     }
 }
 

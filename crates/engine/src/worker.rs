@@ -52,6 +52,7 @@ use crate::operators::{
 };
 use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
+use crate::sink_records::SinkRecords;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
@@ -180,7 +181,7 @@ fn cached_slot<'c>(
 }
 
 /// Sink records of an epoch, by topic index then partition.
-pub(crate) type SinkBuffers = Vec<Vec<Vec<Record>>>;
+pub(crate) type SinkBuffers = Vec<Vec<SinkRecords>>;
 
 /// A worker's part of an epoch, handed to the committer.
 #[derive(Debug)]
@@ -1010,7 +1011,7 @@ impl Worker {
                 self.round_robin % partitions
             }
         };
-        self.sinks[sink.topic as usize][partition as usize].push(record);
+        self.sinks[sink.topic as usize][partition as usize].push(record, &self.shared.sink_blocks);
     }
 
     fn dead_letter(
@@ -1027,7 +1028,7 @@ impl Worker {
         let source = service.sources.get(flow.origin.source as usize).map_or(("topic", ""), |s| s.named());
         let failure = flow::Failure { service: &service.name, operator, reason, source };
         let record = flow::dead_letter(&failure, flow);
-        self.sinks[topology.dead_letter as usize][0].push(record);
+        self.sinks[topology.dead_letter as usize][0].push(record, &self.shared.sink_blocks);
         self.dead_letters += 1;
     }
 
@@ -1262,7 +1263,8 @@ impl Worker {
         if let Value::Object(fields) = &mut body {
             fields.insert(source_field.to_owned(), Value::from(source_name));
         }
-        self.sinks[late as usize][0].push(Record::new(flow.key, body.to_string(), flow.timestamp));
+        let record = Record::new(flow.key, body.to_string(), flow.timestamp);
+        self.sinks[late as usize][0].push(record, &self.shared.sink_blocks);
     }
 
     /// Raises this worker's watermark of each windowed service from its sources, announces
@@ -1698,14 +1700,7 @@ impl Worker {
                 (s.service, s.source, s.partition_id(), s.next)
             })
             .collect();
-        // The next epoch's buffers start as large as this epoch's, not growing from empty,
-        // and are ones the committer emptied when it has them.
-        let next = self
-            .sinks
-            .iter()
-            .map(|topic| topic.iter().map(|p| self.shared.sink_buffer(p.len())).collect())
-            .collect();
-        let sinks = std::mem::replace(&mut self.sinks, next);
+        let sinks = std::mem::replace(&mut self.sinks, empty_sink_buffers(&self.topology));
         let snapshot = Snapshot {
             epoch,
             states,
@@ -1764,7 +1759,7 @@ pub(crate) fn empty_sink_buffers(topology: &Topology) -> SinkBuffers {
         .enumerate()
         .map(|(index, topic)| {
             if topology.sinks.contains(&(index as u32)) {
-                (0..topic.partitions).map(|_| Vec::new()).collect()
+                (0..topic.partitions).map(|_| SinkRecords::default()).collect()
             } else {
                 Vec::new()
             }
