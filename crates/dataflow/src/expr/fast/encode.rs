@@ -21,7 +21,7 @@
 use serde::Serialize;
 use serde_json::{Number, Value};
 
-use super::{Binding, Fallback, NULL, Node, Result, Val, to_json, truth};
+use super::{Binding, Fallback, NULL, Node, Result, Val, object_field, to_json, truth};
 use crate::expr::Bindings;
 use crate::model::TypeDef;
 
@@ -91,11 +91,10 @@ fn encode<'a>(
                 // key is not in the literal.
                 let mut entry_type = None;
                 if let Some(properties) = &mut properties {
-                    while let Some((name, def)) = properties.next_if(|(name, _)| name.as_str() <= &**key) {
-                        if name.as_str() != &**key {
-                            return Err(Fallback);
-                        }
+                    if let Some((_, def)) = properties.next_if(|(name, _)| name.as_str() == &**key) {
                         entry_type = Some(def);
+                    } else if properties.peek().is_some_and(|(name, _)| name.as_str() < &**key) {
+                        return Err(Fallback);
                     }
                 }
                 if index > 0 {
@@ -195,13 +194,13 @@ fn locate<'a>(node: &'a Node, bindings: &Bindings<'a>) -> Result<Option<&'a Valu
                 .ok_or(Fallback)?,
         }),
         Node::Select(operand, field) => match locate(operand, bindings)? {
-            Some(Value::Object(fields)) => Some(fields.get(&**field).ok_or(Fallback)?),
+            Some(Value::Object(fields)) => Some(object_field(fields, field).ok_or(Fallback)?),
             Some(_) => return Err(Fallback),
             None => None,
         },
         Node::Index(operand, index) => match locate(operand, bindings)? {
             Some(operand) => Some(match (operand, index.eval(bindings)?) {
-                (Value::Object(fields), Val::Str(key)) => fields.get(&*key).ok_or(Fallback)?,
+                (Value::Object(fields), Val::Str(key)) => object_field(fields, &key).ok_or(Fallback)?,
                 (Value::Array(items), Val::Int(i)) => {
                     usize::try_from(i).ok().and_then(|i| items.get(i)).ok_or(Fallback)?
                 }
