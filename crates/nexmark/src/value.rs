@@ -8,7 +8,7 @@
 //! contents.
 
 use eddy_types::Projection;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::event::{Auction, Bid, Event, EventRef, Person};
 
@@ -162,7 +162,7 @@ impl Field<'_> {
         }
     }
 
-    /// Makes `slot` equal to [`into_value`](Self::into_value), reusing its string or its
+    /// Makes `slot` equal to [`into_value`](Self::into_value), reusing its string, number or
     /// object when it has one of the same shape.
     fn write_into(self, slot: &mut Value) {
         match (self, &mut *slot) {
@@ -170,6 +170,8 @@ impl Field<'_> {
                 old.clear();
                 old.push_str(text);
             }
+            (Field::UInt(number), Value::Number(old)) => *old = Number::from(number),
+            (Field::Int(number), Value::Number(old)) => *old = Number::from(number),
             (Field::Kind(mask, kind), _) => {
                 if !refill(slot, mask, kind.names(), |bit, field| kind.field(bit).write_into(field)) {
                     *slot = self.into_value();
