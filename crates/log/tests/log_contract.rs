@@ -415,7 +415,7 @@ fn written_records_are_on_disk_but_invisible_until_flushed_and_published() {
             let offsets = p.write(chunk.iter().map(|l| RecordRef::new(None, l.as_bytes(), 1_000))).unwrap();
             assert_eq!(offsets, start as u64..(start + chunk.len()) as u64);
         }
-        assert!(segment_files(dir.path(), "t", 0).len() > 2, "writes roll full segments");
+        assert!(segment_files(dir.path(), "t", 0).len() > 1, "writes roll full segments");
         assert_eq!(p.committed_end(), 10);
         assert_eq!(values(&p, 0).len(), 10);
         assert_eq!(p.flush().unwrap(), 300);
