@@ -230,7 +230,7 @@ mod tests {
     fn a_chunk_is_reused_once_every_record_cut_from_it_is_dropped() {
         let mut arena = SinkArena::default();
         let record = vec![b'x'; CHUNK_BYTES / 4];
-        let mut cut = |arena: &mut SinkArena| {
+        let cut = |arena: &mut SinkArena| {
             arena.scratch().extend_from_slice(&record);
             arena.cut()
         };
