@@ -5,8 +5,8 @@
 //! snapshots and commits them in two phases:
 //!
 //! ```text
-//!  1. append every sink record of the epoch, `flush` each touched partition
-//!     (written and fsynced, still invisible to readers)
+//!  1. write every sink record of the epoch, a batch at a time, and `flush` each touched
+//!     partition (written and fsynced, still invisible to readers)
 //!  2. one atomic, synced state-store batch: epoch number, state changes, source
 //!     positions (topic offsets; events made, for generator partitions), and the end of every touched sink partition
 //!  3. `publish_to(end)`: readers see the epoch's records
@@ -189,8 +189,11 @@ impl Committer {
                         Some(p) => p,
                         None => partition.insert(info.topic.partition(partition_id)?),
                     };
-                    for chunk in records.chunks(APPEND_CHUNK) {
-                        p.append(chunk.iter().map(Record::as_ref))?;
+                    // Written a block (one batch) at a time: the partition's write buffer
+                    // stays one batch large instead of growing to the epoch's size.
+                    for block in records.into_blocks() {
+                        p.write(block.iter().map(Record::as_ref))?;
+                        self.shared.sink_blocks.give_back(block);
                     }
                 }
                 if let Some(p) = partition {

@@ -40,6 +40,7 @@ mod operators;
 mod panes;
 mod recovery;
 mod shared;
+mod sink_records;
 mod topology;
 mod wasm;
 mod windows;

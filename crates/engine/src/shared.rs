@@ -1,6 +1,7 @@
 //! What the workers and the committer share: the epoch being asked for, the stop and
-//! failure flags, the gate every worker passes at the end of an epoch, and the progress the
-//! committer publishes for metrics.
+//! failure flags, the gate every worker passes at the end of an epoch, the progress the
+//! committer publishes for metrics, and the sink record blocks the committer emptied, which
+//! the workers fill again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::committer::RunSummary;
+use crate::sink_records::Blocks;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -23,6 +25,8 @@ pub(crate) struct Shared {
     gate_opened: Condvar,
     /// What the run has committed so far, published by the committer after each epoch.
     progress: Mutex<RunSummary>,
+    /// Sink record blocks of committed epochs, emptied, for the workers to fill again.
+    pub(crate) sink_blocks: Blocks,
 }
 
 #[derive(Debug, Default)]

@@ -52,6 +52,7 @@ use crate::operators::{
 };
 use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
+use crate::sink_records::SinkRecords;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
@@ -180,7 +181,7 @@ fn cached_slot<'c>(
 }
 
 /// Sink records of an epoch, by topic index then partition.
-pub(crate) type SinkBuffers = Vec<Vec<Vec<Record>>>;
+pub(crate) type SinkBuffers = Vec<Vec<SinkRecords>>;
 
 /// A worker's part of an epoch, handed to the committer.
 #[derive(Debug)]
@@ -233,6 +234,10 @@ pub(crate) struct Worker {
     wasm: Instances,
     /// The holder generator sources make their events in, reused.
     event: Event,
+    /// The value of a generator's event that its service finished with (written into the
+    /// sink directly): the next event's value is written into it, keeping its maps and
+    /// strings (`Event::fill_value_of`).
+    spare_value: Value,
 }
 
 impl Worker {
@@ -287,6 +292,7 @@ impl Worker {
             arena: SinkArena::default(),
             wasm: Instances::new(components),
             event: Event::new(),
+            spare_value: Value::Null,
         }
     }
 
@@ -508,9 +514,11 @@ impl Worker {
         for count in 0..limit - next {
             let number = first + count * step;
             spec.generator.generate(number, &mut self.event);
+            let mut value = std::mem::take(&mut self.spare_value);
+            self.event.fill_value_of(&src.event_fields, &mut value);
             let flow = Flow {
                 key: None,
-                value: self.event.to_value_of(&src.event_fields),
+                value,
                 timestamp: self.event.date_time(),
                 origin: Origin { source, partition, offset: number },
                 projected: !src.projection.is_whole(),
@@ -598,13 +606,25 @@ impl Worker {
                         headers: Vec::new(),
                     };
                     self.push_sink_record(topology, sink, record);
+                    self.keep_spare(flow.value);
                     return Ok(());
                 }
-                Ok(Encoded::Null) if last.kind == OperatorKind::FilterMap => return Ok(()),
+                Ok(Encoded::Null) if last.kind == OperatorKind::FilterMap => {
+                    self.keep_spare(flow.value);
+                    return Ok(());
+                }
                 Ok(_) | Err(_) => {}
             }
         }
         self.chain(topology, service, std::slice::from_ref(last), flow, Stage::Route)
+    }
+
+    /// Keeps the value of a record the service finished with, when it came from a generator,
+    /// for the generator's next event.
+    fn keep_spare(&mut self, value: Value) {
+        if self.sources.get(self.current_source).is_some_and(|s| matches!(s.reader, Reader::Generator(_))) {
+            self.spare_value = value;
+        }
     }
 
     /// Runs a source's stateless chain on a run of its records together, then routes what
@@ -991,7 +1011,7 @@ impl Worker {
                 self.round_robin % partitions
             }
         };
-        self.sinks[sink.topic as usize][partition as usize].push(record);
+        self.sinks[sink.topic as usize][partition as usize].push(record, &self.shared.sink_blocks);
     }
 
     fn dead_letter(
@@ -1008,7 +1028,7 @@ impl Worker {
         let source = service.sources.get(flow.origin.source as usize).map_or(("topic", ""), |s| s.named());
         let failure = flow::Failure { service: &service.name, operator, reason, source };
         let record = flow::dead_letter(&failure, flow);
-        self.sinks[topology.dead_letter as usize][0].push(record);
+        self.sinks[topology.dead_letter as usize][0].push(record, &self.shared.sink_blocks);
         self.dead_letters += 1;
     }
 
@@ -1243,7 +1263,8 @@ impl Worker {
         if let Value::Object(fields) = &mut body {
             fields.insert(source_field.to_owned(), Value::from(source_name));
         }
-        self.sinks[late as usize][0].push(Record::new(flow.key, body.to_string(), flow.timestamp));
+        let record = Record::new(flow.key, body.to_string(), flow.timestamp);
+        self.sinks[late as usize][0].push(record, &self.shared.sink_blocks);
     }
 
     /// Raises this worker's watermark of each windowed service from its sources, announces
@@ -1679,13 +1700,7 @@ impl Worker {
                 (s.service, s.source, s.partition_id(), s.next)
             })
             .collect();
-        // The next epoch's buffers start as large as this epoch's, not growing from empty.
-        let next = self
-            .sinks
-            .iter()
-            .map(|topic| topic.iter().map(|p| Vec::with_capacity(p.len())).collect())
-            .collect();
-        let sinks = std::mem::replace(&mut self.sinks, next);
+        let sinks = std::mem::replace(&mut self.sinks, empty_sink_buffers(&self.topology));
         let snapshot = Snapshot {
             epoch,
             states,
@@ -1744,7 +1759,7 @@ pub(crate) fn empty_sink_buffers(topology: &Topology) -> SinkBuffers {
         .enumerate()
         .map(|(index, topic)| {
             if topology.sinks.contains(&(index as u32)) {
-                (0..topic.partitions).map(|_| Vec::new()).collect()
+                (0..topic.partitions).map(|_| SinkRecords::default()).collect()
             } else {
                 Vec::new()
             }

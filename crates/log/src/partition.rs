@@ -183,6 +183,38 @@ impl Partition {
     pub fn append<'a>(&self, records: impl IntoIterator<Item = RecordRef<'a>>) -> Result<Range<Offset>> {
         let mut writer = lock(&self.writer);
         self.check_poisoned(&writer)?;
+        Self::append_locked(&mut writer, records)
+    }
+
+    /// Encodes `records` as one batch, assigns their offsets and writes the batch (with any
+    /// appended before it) to the active segment now, without fsyncing and without making
+    /// it visible: [`append`](Self::append) followed by the write half of
+    /// [`flush`](Self::flush). A caller writing many records before a flush uses it so that
+    /// the write buffer holds one batch at a time, not all of them; the `flush` that follows
+    /// fsyncs them, and [`publish_to`](Self::publish_to) makes them visible.
+    ///
+    /// Written records are like flushed ones: a process crash leaves them on disk, where
+    /// recovery keeps them, and whoever owns the two-phase commit rolls them back with
+    /// [`truncate`](Self::truncate).
+    ///
+    /// # Errors
+    /// As [`append`](Self::append); an I/O error poisons the partition as in
+    /// [`commit`](Self::commit).
+    pub fn write<'a>(&self, records: impl IntoIterator<Item = RecordRef<'a>>) -> Result<Range<Offset>> {
+        let mut writer = lock(&self.writer);
+        self.check_poisoned(&writer)?;
+        let offsets = Self::append_locked(&mut writer, records)?;
+        if !writer.pending.is_empty() {
+            self.write_buffer(&mut writer)?;
+            self.roll_if_full(&mut writer)?;
+        }
+        Ok(offsets)
+    }
+
+    fn append_locked<'a>(
+        writer: &mut Writer,
+        records: impl IntoIterator<Item = RecordRef<'a>>,
+    ) -> Result<Range<Offset>> {
         let start = writer.buffer.len();
         let base = writer.next_offset;
         let Some(header) = batch::encode(&mut writer.buffer, base, records) else {
@@ -244,6 +276,21 @@ impl Partition {
         if writer.pending.is_empty() {
             return if force_sync { self.sync_locked(writer) } else { Ok(()) };
         }
+        self.write_buffer(writer)?;
+        let sync_now = force_sync
+            || match self.settings.fsync {
+                FsyncPolicy::EveryCommit => true,
+                FsyncPolicy::Interval(interval) => writer.last_sync.elapsed() >= interval,
+                FsyncPolicy::Never => false,
+            };
+        if sync_now {
+            self.sync_locked(writer)?;
+        }
+        self.roll_if_full(writer)
+    }
+
+    /// Writes the appended batches to the active segment, unsynced.
+    fn write_buffer(&self, writer: &mut Writer) -> Result<()> {
         let active = self.active();
         // Only this writer changes `len`, so it cannot move while we write.
         let pos = active.state().len;
@@ -268,16 +315,12 @@ impl Partition {
         writer.buffer.clear();
         writer.pending.clear();
         writer.unsynced = true;
-        let sync_now = force_sync
-            || match self.settings.fsync {
-                FsyncPolicy::EveryCommit => true,
-                FsyncPolicy::Interval(interval) => writer.last_sync.elapsed() >= interval,
-                FsyncPolicy::Never => false,
-            };
-        if sync_now {
-            self.sync_locked(writer)?;
-        }
-        if active.state().len >= self.settings.segment_bytes {
+        Ok(())
+    }
+
+    /// Seals the active segment once it reached `segment_bytes`.
+    fn roll_if_full(&self, writer: &mut Writer) -> Result<()> {
+        if self.active().state().len >= self.settings.segment_bytes {
             self.roll(writer)?;
         }
         Ok(())

@@ -402,6 +402,39 @@ fn flushed_records_stay_invisible_until_published() {
 }
 
 #[test]
+fn written_records_are_on_disk_but_invisible_until_flushed_and_published() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path(), options()).unwrap();
+        let p = log.create_topic(&name("t"), small_segments(1)).unwrap().partition(0).unwrap();
+        append_numbered(&p, 0..10, 5);
+        p.commit().unwrap();
+        let lines: Vec<String> = (10..300).map(|i| format!("record-{i:06}")).collect();
+        for (i, chunk) in lines.chunks(7).enumerate() {
+            let start = 10 + i * 7;
+            let offsets = p.write(chunk.iter().map(|l| RecordRef::new(None, l.as_bytes(), 1_000))).unwrap();
+            assert_eq!(offsets, start as u64..(start + chunk.len()) as u64);
+        }
+        assert!(segment_files(dir.path(), "t", 0).len() > 1, "writes roll full segments");
+        assert_eq!(p.committed_end(), 10);
+        assert_eq!(values(&p, 0).len(), 10);
+        assert_eq!(p.flush().unwrap(), 300);
+        p.publish_to(300);
+        let got = values(&p, 0);
+        assert_eq!(got.len(), 300);
+        assert_eq!(got[299].1, b"record-000299".to_vec());
+        append_numbered(&p, 300..320, 20);
+        p.write(std::iter::empty()).unwrap();
+        assert_eq!(p.flush().unwrap(), 320, "a write writes what was appended before it");
+    }
+    let log = Log::open(dir.path(), options()).unwrap();
+    let p = log.topic("t").unwrap().partition(0).unwrap();
+    assert_eq!(p.committed_end(), 320);
+    p.truncate(150).unwrap();
+    assert_eq!(values(&p, 0).len(), 150);
+}
+
+#[test]
 fn truncate_drops_flushed_records_that_were_never_published() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path(), options()).unwrap();

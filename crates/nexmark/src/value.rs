@@ -1,9 +1,14 @@
 //! The JSON encoding of events as a [`serde_json::Value`], built field by field: the value
 //! parsing [`Event::write_json`]'s bytes gives, without writing and parsing them. A dataflow
 //! source that hands events to operators as JSON values uses it.
+//!
+//! A source making millions of events can also refill one value in place
+//! ([`Event::fill_value_of`]): a value built before for the same fields keeps its maps and
+//! strings, so an event costs no allocation and no map building, only its fields' new
+//! contents.
 
 use eddy_types::Projection;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::event::{Auction, Bid, Event, EventRef, Person};
 
@@ -22,28 +27,36 @@ impl Event {
 
     /// The fields of [`to_value`](Self::to_value) that `fields` names, built without the rest.
     pub fn to_value_of(&self, fields: &EventFields) -> Value {
-        let mut object = Fields::new(fields.event);
-        // In the order of the names, which builds the map without searching it.
-        object.put(0, EVENT[0], || match self.get() {
-            EventRef::Auction(auction) => auction_value(auction, fields.auction),
-            _ => Value::Null,
-        });
-        object.put(1, EVENT[1], || match self.get() {
-            EventRef::Bid(bid) => bid_value(bid, fields.bid),
-            _ => Value::Null,
-        });
-        object.put(2, EVENT[2], || {
-            Value::from(match self.get() {
+        build(fields.event, &EVENT, |bit| self.event_field(fields, bit))
+    }
+
+    /// Makes `value` equal to [`to_value_of(fields)`](Self::to_value_of), reusing what it
+    /// holds: an object with the same field names (a value built before for the same
+    /// `fields`) keeps its maps and strings and gets only new contents; a kind's object that
+    /// is `null` in `value` is built, one absent from this event becomes `null`. Any other
+    /// value is replaced by a new one.
+    pub fn fill_value_of(&self, fields: &EventFields, value: &mut Value) {
+        let refilled =
+            refill(value, fields.event, &EVENT, |bit, slot| self.event_field(fields, bit).write_into(slot));
+        if !refilled {
+            *value = self.to_value_of(fields);
+        }
+    }
+
+    /// The event's field of bit `bit` (of [`EVENT`]).
+    fn event_field<'a>(&'a self, fields: &EventFields, bit: usize) -> Field<'a> {
+        let event = self.get();
+        match (bit, event) {
+            (0, EventRef::Auction(auction)) => Field::Kind(fields.auction, Kind::Auction(auction)),
+            (1, EventRef::Bid(bid)) => Field::Kind(fields.bid, Kind::Bid(bid)),
+            (2, _) => Field::UInt(match event {
                 EventRef::Person(_) => 0,
                 EventRef::Auction(_) => 1,
                 EventRef::Bid(_) => 2,
-            })
-        });
-        object.put(3, EVENT[3], || match self.get() {
-            EventRef::Person(person) => person_value(person, fields.person),
-            _ => Value::Null,
-        });
-        object.into_value()
+            }),
+            (3, EventRef::Person(person)) => Field::Kind(fields.person, Kind::Person(person)),
+            _ => Field::Null,
+        }
     }
 }
 
@@ -99,77 +112,155 @@ impl EventFields {
     }
 }
 
-/// An object under construction from the fields a mask keeps, put in name order.
-struct Fields {
-    mask: u16,
-    fields: Vec<(String, Value)>,
+/// One field of an event, borrowed from it.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Null,
+    Str(&'a str),
+    UInt(u64),
+    Int(i64),
+    /// A kind's object, of the fields the mask keeps.
+    Kind(u16, Kind<'a>),
 }
 
-impl Fields {
-    fn new(mask: u16) -> Self {
-        Fields { mask, fields: Vec::with_capacity(mask.count_ones().min(10) as usize) }
-    }
+/// The event of one kind, for its object.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    Person(&'a Person),
+    Auction(&'a Auction),
+    Bid(&'a Bid),
+}
 
-    /// Adds the field of bit `bit` when it is kept: `value` is only built then.
-    fn put(&mut self, bit: u32, name: &str, value: impl FnOnce() -> Value) {
-        if self.mask & (1 << bit) != 0 {
-            self.fields.push((name.to_owned(), value()));
+impl<'a> Kind<'a> {
+    /// The names of its object's fields, in order.
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Kind::Person(_) => &PERSON,
+            Kind::Auction(_) => &AUCTION,
+            Kind::Bid(_) => &BID,
         }
     }
 
-    fn into_value(self) -> Value {
-        // From names in order, the map is built in one pass (`BTreeMap`'s bulk build).
-        Value::Object(self.fields.into_iter().collect::<Map<String, Value>>())
+    /// The field of bit `bit` (of [`names`](Self::names)).
+    fn field(self, bit: usize) -> Field<'a> {
+        match self {
+            Kind::Person(person) => person_field(person, bit),
+            Kind::Auction(auction) => auction_field(auction, bit),
+            Kind::Bid(bid) => bid_field(bid, bit),
+        }
     }
 }
 
-fn person_value(person: &Person, mask: u16) -> Value {
-    let mut object = Fields::new(mask);
-    let names = PERSON;
-    object.put(0, names[0], || Value::from(person.city));
-    object.put(1, names[1], || Value::from(person.credit_card.as_str()));
-    object.put(2, names[2], || Value::from(person.date_time));
-    object.put(3, names[3], || Value::from(person.email_address.as_str()));
-    object.put(4, names[4], || Value::from(person.extra.as_str()));
-    object.put(5, names[5], || Value::from(person.id));
-    object.put(6, names[6], || Value::from(person.name.as_str()));
-    object.put(7, names[7], || Value::from(person.state));
-    object.into_value()
+impl Field<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Field::Null => Value::Null,
+            Field::Str(text) => Value::from(text),
+            Field::UInt(number) => Value::from(number),
+            Field::Int(number) => Value::from(number),
+            Field::Kind(mask, kind) => build(mask, kind.names(), |bit| kind.field(bit)),
+        }
+    }
+
+    /// Makes `slot` equal to [`into_value`](Self::into_value), reusing its string, number or
+    /// object when it has one of the same shape.
+    fn write_into(self, slot: &mut Value) {
+        match (self, &mut *slot) {
+            (Field::Str(text), Value::String(old)) => {
+                old.clear();
+                old.push_str(text);
+            }
+            (Field::UInt(number), Value::Number(old)) => *old = Number::from(number),
+            (Field::Int(number), Value::Number(old)) => *old = Number::from(number),
+            (Field::Kind(mask, kind), _) => {
+                if !refill(slot, mask, kind.names(), |bit, field| kind.field(bit).write_into(field)) {
+                    *slot = self.into_value();
+                }
+            }
+            _ => *slot = self.into_value(),
+        }
+    }
 }
 
-fn auction_value(auction: &Auction, mask: u16) -> Value {
-    let mut object = Fields::new(mask);
-    let names = AUCTION;
-    object.put(0, names[0], || Value::from(auction.category));
-    object.put(1, names[1], || Value::from(auction.date_time));
-    object.put(2, names[2], || Value::from(auction.description.as_str()));
-    object.put(3, names[3], || Value::from(auction.expires));
-    object.put(4, names[4], || Value::from(auction.extra.as_str()));
-    object.put(5, names[5], || Value::from(auction.id));
-    object.put(6, names[6], || Value::from(auction.initial_bid));
-    object.put(7, names[7], || Value::from(auction.item_name.as_str()));
-    object.put(8, names[8], || Value::from(auction.reserve));
-    object.put(9, names[9], || Value::from(auction.seller));
-    object.into_value()
+/// The bits of `mask` that name a field of `names`, with the names, in order.
+fn kept<'n>(mask: u16, names: &'n [&'n str]) -> impl Iterator<Item = (usize, &'n str)> + Clone {
+    names.iter().enumerate().filter(move |(bit, _)| mask & (1 << bit) != 0).map(|(bit, name)| (bit, *name))
 }
 
-fn bid_value(bid: &Bid, mask: u16) -> Value {
-    let mut object = Fields::new(mask);
-    let names = BID;
-    object.put(0, names[0], || Value::from(bid.auction));
-    object.put(1, names[1], || Value::from(bid.bidder));
-    object.put(2, names[2], || Value::from(bid.channel.as_str()));
-    object.put(3, names[3], || Value::from(bid.date_time));
-    object.put(4, names[4], || Value::from(bid.extra.as_str()));
-    object.put(5, names[5], || Value::from(bid.price));
-    object.put(6, names[6], || Value::from(bid.url.as_str()));
-    object.into_value()
+/// A new object of the fields `mask` keeps; `field` is asked only for those.
+fn build<'a>(mask: u16, names: &[&str], field: impl Fn(usize) -> Field<'a>) -> Value {
+    let mut fields = Vec::with_capacity(names.len());
+    fields.extend(kept(mask, names).map(|(bit, name)| (name.to_owned(), field(bit).into_value())));
+    // From names in order, the map is built in one pass (`BTreeMap`'s bulk build).
+    Value::Object(fields.into_iter().collect::<Map<String, Value>>())
+}
+
+/// Writes the fields `mask` keeps into `value` in place when it is an object of exactly
+/// those names; returns false otherwise (`value` may then be partly written).
+fn refill(value: &mut Value, mask: u16, names: &[&str], mut write: impl FnMut(usize, &mut Value)) -> bool {
+    let Value::Object(object) = value else { return false };
+    let mut kept = kept(mask, names);
+    if object.len() != kept.clone().count() {
+        return false;
+    }
+    // A map iterates in key order, and the names are sorted.
+    for (key, slot) in object.iter_mut() {
+        match kept.next() {
+            Some((bit, name)) if key == name => write(bit, slot),
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn person_field(person: &Person, bit: usize) -> Field<'_> {
+    match bit {
+        0 => Field::Str(person.city),
+        1 => Field::Str(&person.credit_card),
+        2 => Field::Int(person.date_time),
+        3 => Field::Str(&person.email_address),
+        4 => Field::Str(&person.extra),
+        5 => Field::UInt(person.id),
+        6 => Field::Str(&person.name),
+        7 => Field::Str(person.state),
+        _ => Field::Null,
+    }
+}
+
+fn auction_field(auction: &Auction, bit: usize) -> Field<'_> {
+    match bit {
+        0 => Field::UInt(auction.category),
+        1 => Field::Int(auction.date_time),
+        2 => Field::Str(&auction.description),
+        3 => Field::Int(auction.expires),
+        4 => Field::Str(&auction.extra),
+        5 => Field::UInt(auction.id),
+        6 => Field::UInt(auction.initial_bid),
+        7 => Field::Str(&auction.item_name),
+        8 => Field::UInt(auction.reserve),
+        9 => Field::UInt(auction.seller),
+        _ => Field::Null,
+    }
+}
+
+fn bid_field(bid: &Bid, bit: usize) -> Field<'_> {
+    match bit {
+        0 => Field::UInt(bid.auction),
+        1 => Field::UInt(bid.bidder),
+        2 => Field::Str(&bid.channel),
+        3 => Field::Int(bid.date_time),
+        4 => Field::Str(&bid.extra),
+        5 => Field::UInt(bid.price),
+        6 => Field::Str(&bid.url),
+        _ => Field::Null,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Config, Event, Generator};
+    use crate::{Config, Event, EventFields, Generator};
     use eddy_types::Projection;
+    use serde_json::json;
 
     #[test]
     fn the_value_is_the_parsed_json_for_every_kind() {
@@ -200,6 +291,31 @@ mod tests {
             for read in [&q0, &kinds, &Projection::nothing(), &Projection::Whole] {
                 assert_eq!(event.to_projected_value(read), read.apply(&value), "event {number}, {read:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_refilled_value_equals_a_new_one_whatever_it_held() {
+        let generator = Generator::new(Config { seed: 7, base_time: 1_700_000_000_000, ..Config::default() });
+        let mut event = Event::new();
+        let mut bids = Projection::nothing();
+        bids.add_path(&["event_type"]);
+        bids.add_path(&["bid", "price"]);
+        bids.add_path(&["bid", "extra"]);
+        let projections = [EventFields::of(&bids), EventFields::ALL, EventFields::of(&Projection::nothing())];
+        let foreign =
+            [json!(null), json!({"bid": {"price": "x"}, "event_type": 2}), json!({"a": 1}), json!([1])];
+        let mut recycled = serde_json::Value::Null;
+        for number in 0..300 {
+            generator.generate(number, &mut event);
+            // The same fields most of the time, as a source refills them; now and then
+            // other fields or a value of another shape.
+            let fields = &projections[(number % 17 == 0) as usize + (number % 23 == 0) as usize];
+            if number % 29 == 0 {
+                recycled = foreign[(number / 29) as usize % foreign.len()].clone();
+            }
+            event.fill_value_of(fields, &mut recycled);
+            assert_eq!(recycled, event.to_value_of(fields), "event {number}, {fields:?}");
         }
     }
 }

@@ -21,7 +21,7 @@
 use serde::Serialize;
 use serde_json::{Number, Value};
 
-use super::{Binding, Fallback, NULL, Node, Result, Val, to_json, truth};
+use super::{Binding, Fallback, NULL, Node, Result, Val, object_field, to_json, truth};
 use crate::expr::Bindings;
 use crate::model::TypeDef;
 
@@ -91,17 +91,16 @@ fn encode<'a>(
                 // key is not in the literal.
                 let mut entry_type = None;
                 if let Some(properties) = &mut properties {
-                    while let Some((name, def)) = properties.next_if(|(name, _)| name.as_str() <= &**key) {
-                        if name.as_str() != &**key {
-                            return Err(Fallback);
-                        }
+                    if let Some((_, def)) = properties.next_if(|(name, _)| name.as_str() == &**key) {
                         entry_type = Some(def);
+                    } else if properties.peek().is_some_and(|(name, _)| name.as_str() < &**key) {
+                        return Err(Fallback);
                     }
                 }
                 if index > 0 {
                     out.push(b',');
                 }
-                write(&**key, out)?;
+                write_str(key, out)?;
                 out.push(b':');
                 encode(node, bindings, entry_type, out)?;
             }
@@ -142,7 +141,7 @@ fn encode_val(value: Val<'_>, value_type: Option<&TypeDef>, out: &mut Vec<u8>) -
             if value_type.is_some_and(|def| !def.matches_any_string()) {
                 return Err(Fallback);
             }
-            write(&*text, out)
+            write_str(&text, out)
         }
         Val::Null => write_checked(&Value::Null, value_type, out),
         Val::Bool(b) => write_checked(&Value::Bool(b), value_type, out),
@@ -164,7 +163,44 @@ fn write_checked(json: &Value, value_type: Option<&TypeDef>, out: &mut Vec<u8>) 
     if value_type.is_some_and(|def| !def.matches(json)) {
         return Err(Fallback);
     }
-    write(json, out)
+    match json {
+        Value::String(text) => write_str(text, out),
+        other => write(other, out),
+    }
+}
+
+/// Writes `text` as a JSON string, byte for byte as [`write`] does: a string with nothing to
+/// escape is copied whole between its quotes, rather than looked at byte by byte.
+fn write_str(text: &str, out: &mut Vec<u8>) -> Result<()> {
+    if may_need_escapes(text.as_bytes()) {
+        return write(text, out);
+    }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// Whether `bytes` hold a byte JSON escapes: a control character (below 0x20), `"` or `\`.
+/// Looks at eight bytes at a time; never says no when there is one.
+fn may_need_escapes(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH_BITS: u64 = ONES << 7;
+    // A byte below `n` (at most 0x80) borrows in `word - n × ONES` and leaves its high bit
+    // set where `word`'s was clear: no byte is missed.
+    let below = |word: u64, n: u8| word.wrapping_sub(u64::from(n) * ONES) & !word & HIGH_BITS != 0;
+    let has = |word: u64, byte: u8| below(word ^ (u64::from(byte) * ONES), 1);
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        if below(word, 0x20) || has(word, b'"') || has(word, b'\\') {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
 }
 
 /// Writes `value` as `serde_json::to_vec` writes it.
@@ -195,13 +231,13 @@ fn locate<'a>(node: &'a Node, bindings: &Bindings<'a>) -> Result<Option<&'a Valu
                 .ok_or(Fallback)?,
         }),
         Node::Select(operand, field) => match locate(operand, bindings)? {
-            Some(Value::Object(fields)) => Some(fields.get(&**field).ok_or(Fallback)?),
+            Some(Value::Object(fields)) => Some(object_field(fields, field).ok_or(Fallback)?),
             Some(_) => return Err(Fallback),
             None => None,
         },
         Node::Index(operand, index) => match locate(operand, bindings)? {
             Some(operand) => Some(match (operand, index.eval(bindings)?) {
-                (Value::Object(fields), Val::Str(key)) => fields.get(&*key).ok_or(Fallback)?,
+                (Value::Object(fields), Val::Str(key)) => object_field(fields, &key).ok_or(Fallback)?,
                 (Value::Array(items), Val::Int(i)) => {
                     usize::try_from(i).ok().and_then(|i| items.get(i)).ok_or(Fallback)?
                 }

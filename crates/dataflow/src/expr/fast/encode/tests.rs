@@ -109,6 +109,23 @@ fn a_projection_is_written_as_to_vec_writes_it() {
 }
 
 #[test]
+fn strings_are_escaped_as_serde_json_escapes_them() {
+    let any = object(&[]);
+    let specials = ["\"", "\\", "\n", "\u{0}", "\u{1f}", "\u{7f}", "é", "\u{2028}", " ", "~"];
+    for special in specials {
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 40] {
+            for at in [0, len / 2, len] {
+                let mut text = "a".repeat(len);
+                text.insert_str(at, special);
+                let v = json!({"s": text});
+                let expected = serde_json::to_string(&json!({"s": text, "k": text})).unwrap();
+                assert_eq!(written("{'s': value.s, 'k': value.s + ''}", &v, &any), expected, "{text:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn numbers_and_strings_are_formatted_by_serde_json() {
     let any = object(&[]);
     let v = json!({"f": 1.0, "big": u64::MAX, "neg": -3, "tiny": 5e-324, "s": "é"});
