@@ -72,6 +72,10 @@ const READY_PER_TURN: u64 = 16 * 1024;
 /// Replies applied between two sends of the messages for other shards.
 const SEND_EVERY: usize = 256;
 
+/// Remote calls whose replies are applied in one turn of the loop, at most, besides the one
+/// that woke it.
+const CALLS_PER_TURN: usize = 64;
+
 /// Messages from peers taken at most in one turn of the loop.
 const PEER_BATCHES_PER_TURN: usize = 256;
 
@@ -340,9 +344,12 @@ impl Shard {
                 }
                 Some((from, message)) = self.inbox.recv() => self.on_peer(from, message)?,
                 Some(joined) = self.calls.join_next(), if !self.final_taken && !self.calls.is_empty() => {
-                    let (target, reply) =
-                        joined.map_err(|error| Error::Internal(format!("a call task ended: {error}")))?;
-                    self.on_reply(target, reply)?;
+                    self.on_joined(joined)?;
+                    // The other calls done by now, in the same turn.
+                    for _ in 0..CALLS_PER_TURN {
+                        let Some(joined) = self.calls.try_join_next() else { break };
+                        self.on_joined(joined)?;
+                    }
                 }
                 () = self.shared.shutdown.notify.notified(), if self.is_leader() && !stopping => stopping = true,
                 () = self.shared.room.notified(), if throttled => {}
@@ -354,6 +361,13 @@ impl Shard {
         self.summary.delayed_pending = self.timers.len() as u64;
         self.summary.elapsed = started.elapsed();
         Ok(self.summary)
+    }
+
+    /// A remote call's task ended: its reply is applied.
+    fn on_joined(&mut self, joined: std::result::Result<CallResult, tokio::task::JoinError>) -> Result<()> {
+        let (target, reply) =
+            joined.map_err(|error| Error::Internal(format!("a call task ended: {error}")))?;
+        self.on_reply(target, reply)
     }
 
     /// An epoch committed: its requests get their replies.
