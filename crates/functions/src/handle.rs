@@ -61,7 +61,7 @@ impl Handle {
         Self { log, store, shutdown, committer, functions, metrics }
     }
 
-    /// Tells the committer that the loop has ended, so that it stops even while other
+    /// Tells the committer that the shards have ended, so that it stops even while other
     /// handles (a server's) are alive.
     pub(crate) fn stop_committer(&self) {
         let _ = self.committer.send(ToCommitter::Stop);

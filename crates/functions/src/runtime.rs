@@ -172,7 +172,7 @@ impl Running {
     /// The failure that stopped it.
     pub fn wait(self) -> Result<RunSummary> {
         let result = self.runtime.join().unwrap_or(Err(Error::Stopped));
-        // The committer ends after the last epoch, or now that the loop is gone: handles held
+        // The committer ends after the last epoch, or now that the shards are gone: handles held
         // elsewhere (a server's) would otherwise keep its inbox open.
         self.handle.stop_committer();
         drop(self.handle);
