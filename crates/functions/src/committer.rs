@@ -147,16 +147,13 @@ impl Committer {
                     }
                     let result = self.commit_parts();
                     let stop = result.as_ref().map_or(true, |committed| committed.last);
-                    let outcome = result.as_ref().map(|committed| *committed).map_err(|_| Error::Stopped);
-                    let mut result = Some(result);
-                    for ack in &self.acks {
-                        // A failure goes to the first shard; the others learn that the run stopped.
-                        let sent = match (result.take(), &outcome) {
-                            (Some(result), _) => result,
-                            (None, Ok(committed)) => Ok(*committed),
-                            (None, Err(_)) => Err(Error::Stopped),
-                        };
-                        let _ = ack.send(sent);
+                    // A failure goes to the first shard; the others learn that the run stopped.
+                    let others = result.as_ref().map(|committed| *committed).map_err(|_| ());
+                    if let Some((first, rest)) = self.acks.split_first() {
+                        let _ = first.send(result);
+                        for ack in rest {
+                            let _ = ack.send(others.map_err(|()| Error::Stopped));
+                        }
                     }
                     if stop {
                         return;

@@ -148,24 +148,14 @@ impl Collector for Metrics {
             ("messages", "Messages functions processed.", |c| c.messages),
         ];
         for (name, help, value) in per_type {
-            let mut family = encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                prometheus_client::metrics::MetricType::Counter,
-            )?;
+            let mut family = counter_family(&mut encoder, name, help)?;
             for (function_type, counts) in &snapshot.per_type {
                 let labels = [("function_type", function_type.as_str())];
                 ConstCounter::new(value(counts)).encode(family.encode_family(&labels)?)?;
             }
         }
         let Some(remote) = self.remote.get().filter(|remote| !remote.is_empty()) else { return Ok(()) };
-        let mut calls = encoder.encode_descriptor(
-            "remote_calls",
-            "Calls to remote function endpoints.",
-            None,
-            prometheus_client::metrics::MetricType::Counter,
-        )?;
+        let mut calls = counter_family(&mut encoder, "remote_calls", "Calls to remote function endpoints.")?;
         for (endpoint, stats) in remote {
             ConstCounter::new(stats.calls())
                 .encode(calls.encode_family(&[("endpoint", endpoint.as_str())])?)?;
@@ -179,12 +169,7 @@ impl Collector for Metrics {
             }),
         ];
         for (name, help, counts) in failures {
-            let mut family = encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                prometheus_client::metrics::MetricType::Counter,
-            )?;
+            let mut family = counter_family(&mut encoder, name, help)?;
             for (endpoint, stats) in remote {
                 for (reason, count) in counts(stats) {
                     let labels = [("endpoint", endpoint.as_str()), ("reason", reason)];
@@ -194,6 +179,15 @@ impl Collector for Metrics {
         }
         Ok(())
     }
+}
+
+/// The descriptor of a counter family, whose members follow by label.
+fn counter_family<'a>(
+    encoder: &'a mut DescriptorEncoder<'_>,
+    name: &'a str,
+    help: &str,
+) -> Result<prometheus_client::encoding::MetricEncoder<'a>, std::fmt::Error> {
+    encoder.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Counter)
 }
 
 #[cfg(test)]

@@ -141,9 +141,8 @@ struct Aligning {
     writes: EpochWrites,
     /// Whether the shard had nothing left to do at its snapshot.
     idle: bool,
-    /// Per peer: whether its marker arrived.
+    /// Per shard: whether its marker arrived (this shard's own counts as arrived).
     marked: Vec<bool>,
-    missing: usize,
     /// Messages that arrived from peers before their marker.
     transit: Vec<(Address, Message)>,
 }
@@ -411,15 +410,14 @@ impl Shard {
                 sender.send((self.shard, ToShard::Marker { epoch, last })).map_err(|_| Error::Stopped)?;
             }
         }
-        self.aligning =
-            Some(Aligning { epoch, last, writes, idle, marked, missing: shards - 1, transit: Vec::new() });
+        self.aligning = Some(Aligning { epoch, last, writes, idle, marked, transit: Vec::new() });
         self.finish_epoch_when_marked()
     }
 
     /// Once every peer's marker is in: the shard's part of the epoch, with the messages that
     /// were in transit, goes to the committer.
     fn finish_epoch_when_marked(&mut self) -> Result<()> {
-        if self.aligning.as_ref().is_none_or(|aligning| aligning.missing > 0) {
+        if self.aligning.as_ref().is_none_or(|aligning| aligning.marked.contains(&false)) {
             return Ok(());
         }
         let Some(aligning) = self.aligning.take() else { return Ok(()) };
@@ -468,9 +466,7 @@ impl Shard {
                             self.shard
                         ))
                     })?;
-                if !std::mem::replace(&mut aligning.marked[from], true) {
-                    aligning.missing -= 1;
-                }
+                aligning.marked[from] = true;
                 self.finish_epoch_when_marked()
             }
             ToShard::Messages(messages) => {
