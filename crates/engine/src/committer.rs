@@ -44,6 +44,10 @@ pub(crate) enum ToCommitter {
     Snapshot(Box<Snapshot>),
     /// Records from outside, to append and make durable and visible now.
     Produce { topic: String, partition: u32, records: Vec<Record>, reply: SyncSender<Result<Range<Offset>>> },
+    /// With `--until-idle`: a worker has read everything its sources hold and has nothing
+    /// else to do in `epoch` (the one not yet requested), so the epoch need not wait for
+    /// its interval to end.
+    Drained { epoch: u64 },
 }
 
 /// What a run did, for the summary `eddy run` prints.
@@ -75,6 +79,10 @@ pub(crate) struct Committer {
     pub(crate) workers: usize,
     pub(crate) interval: Duration,
     pub(crate) until_idle: bool,
+    /// With [`until_idle`](Self::until_idle), how long an epoch runs at least before every
+    /// worker being drained closes it early: the longest `idleness` of the dataflow's
+    /// windows, so that idle partitions have let their watermarks go.
+    pub(crate) settle: Duration,
     /// The epoch the workers close; counts from 0 in every run.
     pub(crate) epoch: u64,
     /// The number of the last store commit (epochs and produce requests alike); the store
@@ -104,16 +112,26 @@ impl Committer {
         let mut idle = false;
         loop {
             let started = Instant::now();
+            // Workers with nothing left to read, of the epoch about to be requested.
+            let mut drained = 0;
             // Serve produce requests until the epoch is due.
             while !idle && !self.shared.shutdown.load(Ordering::Acquire) {
                 let left = self.interval.saturating_sub(started.elapsed());
                 if left.is_zero() {
                     break;
                 }
-                match self.inbox.recv_timeout(left.min(Duration::from_millis(50))) {
+                // Once every source is drained, whether anything is left to do is found
+                // out at once, not at the end of the interval.
+                let settled = self.settle.saturating_sub(started.elapsed());
+                if self.until_idle && drained == self.workers && settled.is_zero() {
+                    break;
+                }
+                let wait = if drained == self.workers { settled.min(left) } else { left };
+                match self.inbox.recv_timeout(wait.min(Duration::from_millis(50))) {
                     Ok(ToCommitter::Produce { topic, partition, records, reply }) => {
                         let _ = reply.send(self.produce(&topic, partition, &records));
                     }
+                    Ok(ToCommitter::Drained { epoch }) => drained += usize::from(epoch == self.epoch + 1),
                     Ok(ToCommitter::Snapshot(_)) => {
                         return Err(Error::Internal("a snapshot nobody asked for".into()));
                     }
@@ -157,6 +175,8 @@ impl Committer {
                 Ok(ToCommitter::Produce { topic, partition, records, reply }) => {
                     let _ = reply.send(self.produce(&topic, partition, &records));
                 }
+                // Of the epoch being closed: it is requested already.
+                Ok(ToCommitter::Drained { .. }) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     if self.shared.failed() {
                         return Err(Error::Stopped);

@@ -111,7 +111,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         }
     }
 
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new(options.until_idle));
     let epoch = 0;
     let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
     let (senders, receivers): (Vec<_>, Vec<_>) =
@@ -147,6 +147,12 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         workers,
         interval: options.commit_interval.unwrap_or(plan.commit_interval),
         until_idle: options.until_idle,
+        settle: plan
+            .services
+            .iter()
+            .filter_map(|service| service.window.as_ref()?.idleness)
+            .max()
+            .unwrap_or(Duration::ZERO),
         epoch,
         commit_number: store.epoch()?,
         summary: RunSummary::default(),

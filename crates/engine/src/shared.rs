@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub(crate) stopping: AtomicBool,
     /// Set by `Handle::shutdown` (Ctrl-C): the committer closes one last epoch and stops.
     pub(crate) shutdown: AtomicBool,
+    /// The run stops once idle: workers tell the committer when they are drained.
+    pub(crate) until_idle: bool,
     failed: AtomicBool,
     failure: Mutex<Option<String>>,
     gate: Mutex<Gate>,
@@ -36,6 +38,11 @@ struct Gate {
 }
 
 impl Shared {
+    /// The state of a run that stops once idle (`until_idle`) or when told.
+    pub(crate) fn new(until_idle: bool) -> Shared {
+        Shared { until_idle, ..Shared::default() }
+    }
+
     /// Publishes what the run has committed so far.
     pub(crate) fn publish_progress(&self, summary: RunSummary) {
         *lock(&self.progress) = summary;

@@ -223,6 +223,8 @@ pub(crate) struct Worker {
     current_source: usize,
     sinks: SinkBuffers,
     epoch: u64,
+    /// The last epoch this worker told the committer it was drained in.
+    drained_reported: u64,
     barriers: usize,
     read: u64,
     dead_letters: u64,
@@ -284,6 +286,7 @@ impl Worker {
             current_source: 0,
             sinks,
             epoch,
+            drained_reported: 0,
             barriers: 0,
             read: 0,
             dead_letters: 0,
@@ -328,12 +331,27 @@ impl Worker {
             self.flush_outbound()?;
             self.advance_watermarks()?;
             if !progress {
+                self.report_drained();
                 match self.inbound.recv_timeout(Duration::from_millis(1)) {
                     Ok(message) => self.handle(message)?,
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return Err(Error::Stopped),
                 }
             }
+        }
+    }
+
+    /// With `--until-idle`, tells the committer once per epoch that every source of this
+    /// worker is read to its end (a hint: whether the run is idle, the epoch's commit says).
+    fn report_drained(&mut self) {
+        let open = self.epoch + 1;
+        if self.shared.until_idle
+            && self.drained_reported < open
+            && self.sources.iter().all(OwnedSource::caught_up)
+        {
+            self.drained_reported = open;
+            // A full inbox means the committer is busy with this worker's news already.
+            let _ = self.to_committer.try_send(ToCommitter::Drained { epoch: open });
         }
     }
 

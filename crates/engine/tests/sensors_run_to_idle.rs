@@ -127,3 +127,26 @@ fn counts_alerts_and_dead_letters_are_exact_and_a_restart_resumes() {
         assert_eq!(counts, expected, "workers = {workers}");
     }
 }
+
+#[test]
+fn a_drained_run_stops_without_waiting_out_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(dir.path(), 2).records_read, 0);
+    produce(dir.path(), &readings(0..300));
+    let (_, plan) = eddy_dataflow::parse(DATAFLOW, "sensors.yaml").unwrap();
+    let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+    let store = Arc::new(StateStore::open(&dir.path().join("state")).unwrap());
+    // An interval no test waits out: only the workers being drained can close the epochs.
+    let options = Options {
+        workers: 2,
+        until_idle: true,
+        commit_interval: Some(Duration::from_secs(3600)),
+        ..Options::default()
+    };
+    let running = eddy_engine::start(&plan, log, store, &options).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(running.wait().unwrap()));
+    let summary = finished.recv_timeout(Duration::from_secs(120)).expect("the drained run stops");
+    assert_eq!(summary.records_read, 2 * 300);
+    assert_eq!(read_all(dir.path(), "counted").len(), 300);
+}
