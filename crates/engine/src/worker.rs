@@ -25,8 +25,8 @@
 //! flight between tasks when a snapshot is taken: the commit holds state, positions and
 //! sink records, and the in-flight set is empty by construction.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
@@ -36,7 +36,7 @@ use bytes::Bytes;
 use eddy_dataflow::expr::{Bindings, Encoded};
 use eddy_dataflow::model::{FlushPer, Keep};
 use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, WasmSource, WindowKind};
-use eddy_log::Partition;
+use eddy_log::{Batch, Partition, ReadPosition};
 use eddy_nexmark::Event;
 use eddy_state::StateStore;
 use eddy_types::{Offset, Record, partition_for_key};
@@ -68,6 +68,9 @@ const OUTBOUND_BATCH: usize = 512;
 /// Bytes read from one source partition per poll: small enough that a worker notices an
 /// epoch request within a few milliseconds, so that no worker waits long for the others.
 const READ_BYTES: usize = 32 << 10;
+/// Records of one source partition taken per poll, at most, before the next partition's
+/// turn: a log batch may hold tens of thousands.
+const SLICE_RECORDS: usize = 1024;
 /// The most records of a source run through a chain with a WebAssembly step together.
 const MAX_RUN: usize = 256;
 
@@ -108,6 +111,10 @@ pub(crate) struct OwnedSource {
     max_event_time: i64,
     /// When a record was last read from it.
     last_read: Instant,
+    /// Batches read from a topic partition and not yet taken in full, from `next` on.
+    pending: VecDeque<Batch>,
+    /// Where the first pending batch was left, when part of it was taken.
+    resume: Option<ReadPosition>,
 }
 
 /// What a source partition reads.
@@ -121,7 +128,16 @@ pub(crate) enum Reader {
 
 impl OwnedSource {
     pub(crate) fn new(service: u32, source: u32, reader: Reader, next: Offset) -> OwnedSource {
-        OwnedSource { service, source, reader, next, max_event_time: i64::MIN, last_read: Instant::now() }
+        OwnedSource {
+            service,
+            source,
+            reader,
+            next,
+            max_event_time: i64::MIN,
+            last_read: Instant::now(),
+            pending: VecDeque::new(),
+            resume: None,
+        }
     }
 
     /// The partition's id within its source.
@@ -428,42 +444,53 @@ impl Worker {
             else {
                 return Err(Error::Internal("a topic partition of a source that is no topic".into()));
             };
-            if next >= partition.committed_end() {
-                continue;
-            }
-            let batches = match partition.read(next, READ_BYTES) {
-                Ok(batches) => batches,
-                Err(eddy_log::Error::OffsetOutOfRange { start, .. }) if next < start => {
-                    tracing::warn!(
-                        topic = %topology.services[service as usize].sources[source as usize].origin,
-                        partition = partition.id(), from = next, to = start,
-                        "records removed by retention before they were read; skipping ahead"
-                    );
-                    self.sources[index].next = start;
+            // Batches are taken a slice at a time, whatever their size, so that partitions
+            // read by one worker go on side by side and an epoch request is noticed soon.
+            let mut pending = std::mem::take(&mut self.sources[index].pending);
+            if pending.is_empty() {
+                if next >= partition.committed_end() {
                     continue;
                 }
-                Err(e) => return Err(e.into()),
-            };
-            if batches.is_empty() {
-                tracing::debug!(
-                    partition = partition.id(),
-                    next,
-                    end = partition.committed_end(),
-                    "read nothing"
-                );
+                match partition.read(next, READ_BYTES) {
+                    Ok(batches) => pending.extend(batches),
+                    Err(eddy_log::Error::OffsetOutOfRange { start, .. }) if next < start => {
+                        tracing::warn!(
+                            topic = %topology.services[service as usize].sources[source as usize].origin,
+                            partition = partition.id(), from = next, to = start,
+                            "records removed by retention before they were read; skipping ahead"
+                        );
+                        self.sources[index].next = start;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                if pending.is_empty() {
+                    tracing::debug!(
+                        partition = partition.id(),
+                        next,
+                        end = partition.committed_end(),
+                        "read nothing"
+                    );
+                    continue;
+                }
             }
             let mut position = next;
             self.current_source = index;
-            if !batches.is_empty() {
-                self.sources[index].last_read = Instant::now();
-            }
+            self.sources[index].last_read = Instant::now();
             let chain = &topology.services[service as usize].sources[source as usize].chain;
             // A chain with a WebAssembly step takes the records of a log batch together, so
             // the component is called once per run of records (see `run_chain_batch`).
             let together = chain.iter().any(|op| matches!(op.logic, Logic::Wasm(_)));
             let mut run: Vec<Flow> = Vec::new();
-            for batch in &batches {
-                for record in batch.records() {
+            let mut left = SLICE_RECORDS;
+            let mut resume = self.sources[index].resume.take();
+            while left > 0 {
+                let Some(batch) = pending.front() else { break };
+                let mut records = match resume.take() {
+                    Some(at) => batch.records_from(at),
+                    None => batch.records(),
+                };
+                for record in records.by_ref() {
                     if record.offset < position {
                         continue;
                     }
@@ -503,10 +530,23 @@ impl Worker {
                             );
                         }
                     }
+                    position = record.offset + 1;
+                    left -= 1;
+                    if left == 0 {
+                        break;
+                    }
                 }
                 self.chain_run(&topology, service, chain, std::mem::take(&mut run))?;
-                position = batch.next_offset();
+                let at = records.position();
+                if at.is_end() {
+                    position = position.max(batch.next_offset());
+                    pending.pop_front();
+                } else {
+                    resume = Some(at);
+                }
             }
+            self.sources[index].pending = pending;
+            self.sources[index].resume = resume;
             progress |= position > next;
             self.sources[index].next = position;
         }

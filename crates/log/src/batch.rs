@@ -229,13 +229,50 @@ impl Batch {
 
     /// The records of the batch, in offset order.
     pub fn records(&self) -> Records<'_> {
-        let first_timestamp = u64_at(&self.bytes, 24) as i64;
-        Records {
-            rest: &self.bytes[HEADER_LEN..],
+        self.records_from(ReadPosition {
+            at: HEADER_LEN,
             next_offset: self.base_offset,
             remaining: self.record_count,
+        })
+    }
+
+    /// The records from `position`, which [`Records::position`] gave for this batch: a batch
+    /// read in several goes. A position this batch cannot have given yields nothing.
+    pub fn records_from(&self, position: ReadPosition) -> Records<'_> {
+        let first_timestamp = u64_at(&self.bytes, 24) as i64;
+        let fits = (HEADER_LEN..=self.bytes.len()).contains(&position.at)
+            && position.next_offset >= self.base_offset
+            && position.next_offset + u64::from(position.remaining)
+                == self.base_offset + u64::from(self.record_count);
+        Records {
+            rest: if fits { &self.bytes[position.at..] } else { &[] },
+            batch_len: self.bytes.len(),
+            next_offset: position.next_offset,
+            remaining: if fits { position.remaining } else { 0 },
             first_timestamp,
         }
+    }
+}
+
+/// Where a [`Records`] iterator stands in its batch, to go on from there later with
+/// [`Batch::records_from`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPosition {
+    /// Byte offset of the next record in the batch.
+    at: usize,
+    next_offset: Offset,
+    remaining: u32,
+}
+
+impl ReadPosition {
+    /// The offset of the next record.
+    pub fn next_offset(&self) -> Offset {
+        self.next_offset
+    }
+
+    /// Whether every record of the batch was read.
+    pub fn is_end(&self) -> bool {
+        self.remaining == 0
     }
 }
 
@@ -270,6 +307,8 @@ impl<'a> StoredRecord<'a> {
 #[derive(Debug)]
 pub struct Records<'a> {
     rest: &'a [u8],
+    /// The length of the whole batch, of which `rest` is the end.
+    batch_len: usize,
     next_offset: Offset,
     remaining: u32,
     first_timestamp: Timestamp,
@@ -298,6 +337,15 @@ fn take_bytes<'a>(buf: &mut &'a [u8]) -> Option<&'a [u8]> {
 }
 
 impl<'a> Records<'a> {
+    /// Where the iteration stands (see [`Batch::records_from`]).
+    pub fn position(&self) -> ReadPosition {
+        ReadPosition {
+            at: self.batch_len - self.rest.len(),
+            next_offset: self.next_offset,
+            remaining: self.remaining,
+        }
+    }
+
     fn decode_one(&mut self) -> Option<StoredRecord<'a>> {
         let buf = &mut self.rest;
         let timestamp = self.first_timestamp.wrapping_add(unzigzag(take_varint(buf)?));
@@ -376,6 +424,41 @@ mod tests {
         assert_eq!(decoded[1].headers().collect::<Vec<_>>(), vec![(&b"trace"[..], &b"abc"[..])]);
         assert_eq!(decoded[2].key, None);
         assert_eq!(decoded[2].value, b"");
+    }
+
+    #[test]
+    fn a_batch_read_in_several_goes_yields_each_record_once() {
+        let records = sample();
+        let mut buf = Vec::new();
+        let header = encode(&mut buf, 7, records.iter().map(|r| r.as_ref())).unwrap();
+        let batch = Batch::new(Bytes::from(buf), &header);
+        let whole: Vec<_> = batch.records().collect();
+        let mut records = batch.records();
+        let first = records.next().unwrap();
+        let position = records.position();
+        assert_eq!(position.next_offset(), 8);
+        assert!(!position.is_end());
+        let rest: Vec<_> = batch.records_from(position).collect();
+        assert_eq!([vec![first], rest].concat(), whole);
+        let mut all = batch.records();
+        all.by_ref().for_each(drop);
+        assert!(all.position().is_end());
+        assert_eq!(batch.records_from(all.position()).count(), 0);
+    }
+
+    #[test]
+    fn a_position_of_another_batch_yields_nothing() {
+        let mut buf = Vec::new();
+        let header = encode(&mut buf, 7, sample().iter().map(|r| r.as_ref())).unwrap();
+        let batch = Batch::new(Bytes::from(buf), &header);
+        let mut other_buf = Vec::new();
+        let other_header = encode(&mut other_buf, 100, sample()[..1].iter().map(|r| r.as_ref())).unwrap();
+        let other = Batch::new(Bytes::from(other_buf), &other_header);
+        let mut records = batch.records();
+        records.next();
+        assert_eq!(other.records_from(records.position()).count(), 0);
+        let far = ReadPosition { at: usize::MAX, next_offset: 8, remaining: 2 };
+        assert_eq!(batch.records_from(far).count(), 0);
     }
 
     #[test]

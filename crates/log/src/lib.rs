@@ -42,7 +42,7 @@ mod partition;
 mod segment;
 mod topic;
 
-pub use batch::{Batch, MAX_BATCH_BYTES, Records, StoredRecord};
+pub use batch::{Batch, MAX_BATCH_BYTES, ReadPosition, Records, StoredRecord};
 pub use error::{Error, Result};
 pub use log::Log;
 pub use options::{FsyncPolicy, Options, TopicConfig};
