@@ -211,6 +211,29 @@ fn template_of(records: u64, sensors: u64) -> tempfile::TempDir {
     dir
 }
 
+/// A data directory holding `records` readings of as many sensors, reading `i` in partition
+/// `i % 2`, in batches of 4,096 per partition.
+fn template_interleaved(records: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = Log::open(dir.path().join("log"), LogOptions::default()).expect("log");
+    let topic = log
+        .create_topic(&TopicName::new("readings").expect("name"), TopicConfig::with_partitions(2))
+        .expect("topic");
+    for p in 0..2 {
+        let values: Vec<String> = (p..records)
+            .step_by(2)
+            .map(|i| format!(r#"{{"sensor":"sensor-{i}","temp":{}.5,"ts":{}}}"#, i % 40, 1_700_000_000 + i))
+            .collect();
+        let partition = topic.partition(p as u32).expect("partition");
+        for batch in values.chunks(4096) {
+            partition.append(batch.iter().map(|v| RecordRef::new(None, v.as_bytes(), 0))).expect("append");
+            partition.commit().expect("commit");
+        }
+    }
+    log.sync().expect("sync");
+    dir
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir") {
@@ -278,23 +301,35 @@ fn dataflows(c: &mut Criterion) {
 }
 
 fn windows(c: &mut Criterion) {
-    let template = template_of(WINDOWED_RECORDS, WINDOWED_RECORDS);
+    // Halves: the first half of event time in partition 0, the second in partition 1, so the
+    // watermark (the lower of the two) holds every window of the second half open until the
+    // first is read. Interleaved: reading i in partition i % 2, as a round-robin producer
+    // writes them, both partitions advancing in event time together.
+    let halves = template_of(WINDOWED_RECORDS, WINDOWED_RECORDS);
+    let interleaved = template_interleaved(WINDOWED_RECORDS);
+    let aligned = WINDOWED
+        .replace("      assign-timestamp", "      watermark: {max-drift: 1h}\n      assign-timestamp");
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(WINDOWED_RECORDS));
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(30));
-    for workers in [1, 2] {
-        let name = format!("tumbling-count-1M-keys/{workers}-worker{}", if workers == 1 { "" } else { "s" });
-        group.bench_function(name, |b| {
+    group.measurement_time(Duration::from_secs(20));
+    let cases: [(&str, &tempfile::TempDir, &str, usize); 6] = [
+        ("halves/1-worker", &halves, WINDOWED, 1),
+        ("halves/2-workers", &halves, WINDOWED, 2),
+        ("halves/2-workers/max-drift-1h", &halves, &aligned, 2),
+        ("interleaved/1-worker", &interleaved, WINDOWED, 1),
+        ("interleaved/2-workers", &interleaved, WINDOWED, 2),
+        ("interleaved/2-workers/max-drift-1h", &interleaved, &aligned, 2),
+    ];
+    for (name, template, source, workers) in cases {
+        group.bench_function(format!("tumbling-count-1M-keys/{name}"), |b| {
             b.iter_batched(
                 || {
                     let dir = tempfile::tempdir().expect("temp dir");
                     copy_dir(template.path(), dir.path());
                     dir
                 },
-                |dir| {
-                    run_records(WINDOWED, dir.path(), workers, Duration::from_millis(100), WINDOWED_RECORDS)
-                },
+                |dir| run_records(source, dir.path(), workers, Duration::from_millis(100), WINDOWED_RECORDS),
                 BatchSize::PerIteration,
             )
         });

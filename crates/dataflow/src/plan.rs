@@ -96,6 +96,9 @@ pub struct WindowPlan {
     pub grace_ms: i64,
     /// After how long without records a source partition stops holding the watermark back.
     pub idleness: Option<Duration>,
+    /// How far ahead in event time (ms) of the slowest partition still being read a source
+    /// partition may go before it waits; `None`: no alignment.
+    pub max_drift_ms: Option<i64>,
     /// Computes a record's event time; `None`: the record's timestamp.
     pub timestamp: Option<Logic>,
     /// Where `assign-timestamp` is declared.

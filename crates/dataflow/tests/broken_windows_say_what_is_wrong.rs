@@ -175,3 +175,16 @@ fn broken_aggregates_say_what_they_need() {
         "`k` belongs to `aggregate`",
     );
 }
+
+#[test]
+fn the_watermark_takes_a_max_drift_and_refuses_what_is_not_a_duration() {
+    let aligned = with(14, "      tumbling: {duration: 10s}\n      watermark: {max-drift: 1m, idleness: 5s}");
+    let (_, plan) = parse(&aligned, "windows.yaml").unwrap();
+    assert_eq!(plan.services[0].window.as_ref().unwrap().max_drift_ms, Some(60_000));
+    let (_, plain) = parse(WINDOWED, "windows.yaml").unwrap();
+    assert_eq!(plain.services[0].window.as_ref().unwrap().max_drift_ms, None, "no alignment unless asked");
+    let bad = with(14, "      tumbling: {duration: 10s}\n      watermark: {max-drift: lots}");
+    has(&problems(&bad), 15, "invalid duration `lots`");
+    let misspelt = with(14, "      tumbling: {duration: 10s}\n      watermark: {max-drfit: 1m}");
+    has(&problems(&misspelt), 15, "max-drfit");
+}

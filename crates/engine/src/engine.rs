@@ -111,7 +111,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         }
     }
 
-    let shared = Arc::new(Shared::new(options.until_idle));
+    let shared = Arc::new(Shared::new(options.until_idle, topology.services.len(), workers));
     let epoch = 0;
     let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
     let (senders, receivers): (Vec<_>, Vec<_>) =

@@ -29,6 +29,7 @@
 //! What it is not (yet): session windows, WebAssembly operators, several processes.
 
 mod aggregate;
+mod alignment;
 mod committer;
 mod decode;
 mod engine;

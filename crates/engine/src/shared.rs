@@ -8,6 +8,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::Error;
+use crate::alignment::Alignment;
 use crate::committer::RunSummary;
 use crate::sink_records::Blocks;
 
@@ -21,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// The run stops once idle: workers tell the committer when they are drained.
     pub(crate) until_idle: bool,
+    /// Where each worker's partitions stand in event time, for `max-drift`.
+    pub(crate) alignment: Alignment,
     failed: AtomicBool,
     failure: Mutex<Option<String>>,
     gate: Mutex<Gate>,
@@ -38,9 +41,10 @@ struct Gate {
 }
 
 impl Shared {
-    /// The state of a run that stops once idle (`until_idle`) or when told.
-    pub(crate) fn new(until_idle: bool) -> Shared {
-        Shared { until_idle, ..Shared::default() }
+    /// The state of a run of `services` on `workers` that stops once idle (`until_idle`) or
+    /// when told.
+    pub(crate) fn new(until_idle: bool, services: usize, workers: usize) -> Shared {
+        Shared { until_idle, alignment: Alignment::new(services, workers), ..Shared::default() }
     }
 
     /// Publishes what the run has committed so far.

@@ -432,6 +432,13 @@ impl Worker {
                 let s = &self.sources[index];
                 (s.service, s.source, s.next)
             };
+            let max_drift = topology.services[service as usize].window.as_ref().and_then(|w| w.max_drift_ms);
+            if let Some(max_drift) = max_drift {
+                let event_time = self.sources[index].max_event_time;
+                if self.shared.alignment.waits(service as usize, event_time, max_drift) {
+                    continue;
+                }
+            }
             let partition = match &self.sources[index].reader {
                 Reader::Topic(partition) => Arc::clone(partition),
                 Reader::Generator(_) => {
@@ -1332,8 +1339,12 @@ impl Worker {
         for (service, s) in topology.services.iter().enumerate() {
             let Some(window) = &s.window else { continue };
             let (mut lowest, mut idle_highest, mut any, mut all_idle) = (i64::MAX, i64::MIN, false, true);
+            let mut reading = i64::MAX;
             for source in self.sources.iter().filter(|source| source.service == service as u32) {
                 any = true;
+                if window.max_drift_ms.is_some() && !source.caught_up() {
+                    reading = reading.min(source.max_event_time);
+                }
                 let idle = window
                     .idleness
                     .is_some_and(|idleness| source.caught_up() && source.last_read.elapsed() >= idleness);
@@ -1350,6 +1361,9 @@ impl Worker {
                 (true, true) => idle_highest,
                 (true, false) => lowest,
             };
+            if window.max_drift_ms.is_some() {
+                self.shared.alignment.publish(service, self.id, reading);
+            }
             let Some(windows) = self.windows[service].as_mut() else { continue };
             if local != windows.announced(self.id) {
                 windows.announce(self.id, local);

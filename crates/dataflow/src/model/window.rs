@@ -3,7 +3,7 @@
 //! ```yaml
 //! window:
 //!   tumbling: {duration: 10s}            # or sliding: {duration: 1m, slide: 10s}
-//!   watermark: {grace-period: 2s, idleness: 5s}
+//!   watermark: {grace-period: 2s, idleness: 5s, max-drift: 1m}
 //!   assign-timestamp: {cel: value.ts}    # default: the record's timestamp
 //!   transforms: [...]                    # stateless steps before the partition stage
 //!   partition:
@@ -11,6 +11,10 @@
 //!     update-state: {cel: state + 1}     # the key's state in this window
 //!   flush: {cel: "{'sensor': key, 'count': state, 'start': window.start}"}
 //! ```
+//!
+//! `max-drift` aligns the partitions read (as Flink's watermark alignment does): one that is
+//! further ahead in event time than that of the slowest partition still being read waits for
+//! it, which bounds how many windows skew between partitions holds open.
 //!
 //! `session: {gap}` gives each key its own windows, closed after `gap` without a record; a
 //! record that bridges two sessions merges them, with `merge` combining their states.
@@ -102,7 +106,7 @@ pub struct Session {
     pub gap: Duration,
 }
 
-/// `watermark: {grace-period, idleness}`.
+/// `watermark: {grace-period, idleness, max-drift}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Watermark {
@@ -118,6 +122,16 @@ pub struct Watermark {
         skip_serializing_if = "Option::is_none"
     )]
     pub idleness: Option<Duration>,
+    /// Watermark alignment: a source partition whose event time is this far ahead of the
+    /// slowest partition still being read pauses until that one catches up, so that skew
+    /// between partitions does not hold ever more windows open. Default: no alignment.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_optional_duration",
+        serialize_with = "serialize_optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_drift: Option<Duration>,
 }
 
 /// Whom `flush` runs for.
@@ -178,10 +192,13 @@ mod tests {
 
     #[test]
     fn a_watermark_survives_a_json_round_trip() {
-        let watermark =
-            Watermark { grace_period: Duration::from_secs(2), idleness: Some(Duration::from_millis(1500)) };
+        let watermark = Watermark {
+            grace_period: Duration::from_secs(2),
+            idleness: Some(Duration::from_millis(1500)),
+            max_drift: Some(Duration::from_secs(60)),
+        };
         let json = serde_json::to_value(&watermark).unwrap_or_default();
-        assert_eq!(json, serde_json::json!({"grace-period": "2s", "idleness": "1s 500ms"}));
+        assert_eq!(json, serde_json::json!({"grace-period": "2s", "idleness": "1s 500ms", "max-drift": "1m"}));
         assert_eq!(serde_json::from_value::<Watermark>(json).ok(), Some(watermark));
         let none = serde_json::to_value(Watermark::default()).unwrap_or_default();
         assert_eq!(none, serde_json::json!({"grace-period": "0s"}));

@@ -441,6 +441,10 @@ impl Validator<'_> {
             kind: kind?,
             grace_ms,
             idleness: window.watermark.idleness,
+            max_drift_ms: window
+                .watermark
+                .max_drift
+                .map(|drift| i64::try_from(drift.as_millis()).unwrap_or(i64::MAX)),
             timestamp: timestamp?,
             timestamp_origin: timestamp_path.to_string(),
             merge: merge?,
