@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::expr::{Bindings, Encoded};
-use eddy_dataflow::model::{FlushPer, Keep};
+use eddy_dataflow::model::{Converter, FlushPer, Keep, TypeDef};
 use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::{Batch, Partition, ReadPosition};
 use eddy_nexmark::Event;
@@ -1421,6 +1421,10 @@ impl Worker {
                 continue;
             }
             let window_json = window_value(bounds);
+            if flush_encodes_into_sink(s, flush) {
+                self.flush_keys_into_sink(topology, service, flush, bounds, states, &window_json)?;
+                continue;
+            }
             let emitted = self.run_flush(s, flush, bounds, states, &window_json);
             self.emit_flushed(topology, service, bounds, &window_json, emitted)?;
         }
@@ -1486,6 +1490,47 @@ impl Worker {
                 Err(reason) => {
                     let flow = Flow { key, value: window_json.clone(), timestamp, origin, projected: false };
                     self.dead_letter(topology, s, &flush.origin, &reason, flow);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a per-key `flush` of a closing window straight into the bytes of the service's
+    /// one sink record (see [`flush_encodes_into_sink`]), key by key in order. What the
+    /// direct encoding does not answer (a failure, a result not of the sink's type, a list)
+    /// takes the ordinary way for that key, which gives the records or the dead letter.
+    fn flush_keys_into_sink(
+        &mut self,
+        topology: &Topology,
+        service: u32,
+        flush: &FlushPlan,
+        bounds: Bounds,
+        states: Vec<(Bytes, Value)>,
+        window_json: &Value,
+    ) -> Result<()> {
+        let Some(expr) = flush.logic.as_cel() else { return Ok(()) };
+        let sink = &topology.services[service as usize].sinks[0];
+        let timestamp = bounds.0.saturating_sub(1);
+        // One string for every key's binding, refilled.
+        let mut key_value = Value::String(String::new());
+        for (key, state) in states {
+            if let Value::String(text) = &mut key_value {
+                text.clear();
+                text.push_str(&String::from_utf8_lossy(&key));
+            }
+            let bindings =
+                Bindings::new(&Value::Null).with_key(&key_value).with_window(window_json).with_state(&state);
+            match expr.encode_json(&bindings, &sink.value_type, self.arena.scratch()) {
+                Ok(Encoded::Value) => {
+                    let record =
+                        Record { key: Some(key), value: self.arena.cut(), timestamp, headers: Vec::new() };
+                    self.push_sink_record(topology, sink, record);
+                }
+                Ok(Encoded::Null) => {}
+                Ok(_) | Err(_) => {
+                    let result = call_flush(&flush.logic, &key_value, Some(&state), window_json, None);
+                    self.emit_flushed(topology, service, bounds, window_json, vec![(Some(key), result)])?;
                 }
             }
         }
@@ -1837,4 +1882,18 @@ pub(crate) fn empty_sink_buffers(topology: &Topology) -> SinkBuffers {
             }
         })
         .collect()
+}
+
+/// Whether a window's `flush` can be evaluated straight into the bytes of the service's sink
+/// record ([`Expr::encode_json`](eddy_dataflow::expr::Expr::encode_json)): a per-key CEL
+/// flush on the compiled fast path, and one JSON sink of an object type without a chain of
+/// its own (a list, which the ordinary way emits item by item, never matches it).
+fn flush_encodes_into_sink(service: &Service, flush: &FlushPlan) -> bool {
+    let [sink] = service.sinks.as_slice() else { return false };
+    flush.per == FlushPer::Key
+        && service.join.is_none()
+        && sink.chain.is_empty()
+        && sink.converter == Converter::Json
+        && matches!(sink.value_type, TypeDef::Object(_))
+        && flush.logic.as_cel().is_some_and(eddy_dataflow::expr::Expr::is_compiled)
 }

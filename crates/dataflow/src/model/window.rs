@@ -198,7 +198,10 @@ mod tests {
             max_drift: Some(Duration::from_secs(60)),
         };
         let json = serde_json::to_value(&watermark).unwrap_or_default();
-        assert_eq!(json, serde_json::json!({"grace-period": "2s", "idleness": "1s 500ms", "max-drift": "1m"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"grace-period": "2s", "idleness": "1s 500ms", "max-drift": "1m"})
+        );
         assert_eq!(serde_json::from_value::<Watermark>(json).ok(), Some(watermark));
         let none = serde_json::to_value(Watermark::default()).unwrap_or_default();
         assert_eq!(none, serde_json::json!({"grace-period": "0s"}));
