@@ -251,6 +251,8 @@ fn run_to_idle(source: &str, dir: &Path, workers: usize, interval: Duration) {
     run_records(source, dir, workers, interval, RECORDS);
 }
 
+/// Runs `source` to idle over `dir`. The benches hand `dir` back to criterion, which drops
+/// it (deleting the data directory) outside the measured time.
 fn run_records(source: &str, dir: &Path, workers: usize, interval: Duration, records: u64) {
     let (_, plan) = eddy_dataflow::parse(source, "bench.yaml").expect("dataflow");
     let log = Arc::new(Log::open(dir.join("log"), LogOptions::default()).expect("log"));
@@ -292,7 +294,10 @@ fn dataflows(c: &mut Criterion) {
                     copy_dir(template.path(), dir.path());
                     dir
                 },
-                |dir| run_to_idle(source, dir.path(), workers, interval),
+                |dir| {
+                    run_to_idle(source, dir.path(), workers, interval);
+                    dir
+                },
                 BatchSize::PerIteration,
             )
         });
@@ -329,7 +334,10 @@ fn windows(c: &mut Criterion) {
                     copy_dir(template.path(), dir.path());
                     dir
                 },
-                |dir| run_records(source, dir.path(), workers, Duration::from_millis(100), WINDOWED_RECORDS),
+                |dir| {
+                    run_records(source, dir.path(), workers, Duration::from_millis(100), WINDOWED_RECORDS);
+                    dir
+                },
                 BatchSize::PerIteration,
             )
         });
@@ -358,7 +366,10 @@ fn sliding(c: &mut Criterion) {
                         copy_dir(template.path(), dir.path());
                         dir
                     },
-                    |dir| run_records(&source, dir.path(), 1, Duration::from_millis(100), SLIDING_RECORDS),
+                    |dir| {
+                        run_records(&source, dir.path(), 1, Duration::from_millis(100), SLIDING_RECORDS);
+                        dir
+                    },
                     BatchSize::PerIteration,
                 )
             });
@@ -384,7 +395,8 @@ fn nexmark(c: &mut Criterion) {
                         workers,
                         Duration::from_millis(100),
                         NEXMARK_EVENTS,
-                    )
+                    );
+                    dir
                 },
                 BatchSize::PerIteration,
             )

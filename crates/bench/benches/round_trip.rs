@@ -175,7 +175,15 @@ fn round_trip(c: &mut Criterion) {
         let mut ran = false;
         group.bench_function(name, |b| {
             ran = true;
-            b.iter_batched(prepared, |dir| run(&dir, &module, placement), BatchSize::PerIteration)
+            // The directory goes back to criterion, which deletes it outside the measured time.
+            b.iter_batched(
+                prepared,
+                |dir| {
+                    run(&dir, &module, placement);
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
         });
         if ran {
             report_latency(name, &module, placement);

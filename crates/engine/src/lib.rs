@@ -42,6 +42,7 @@ mod panes;
 mod recovery;
 mod shared;
 mod sink_records;
+mod spare;
 mod topology;
 mod wasm;
 mod windows;

@@ -11,6 +11,7 @@ use crate::Error;
 use crate::alignment::Alignment;
 use crate::committer::RunSummary;
 use crate::sink_records::Blocks;
+use crate::worker::RecordBatches;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -32,6 +33,9 @@ pub(crate) struct Shared {
     progress: Mutex<RunSummary>,
     /// Sink record blocks of committed epochs, emptied, for the workers to fill again.
     pub(crate) sink_blocks: Blocks,
+    /// Batches of records sent between workers, emptied by the receiver, for the senders
+    /// to fill again.
+    pub(crate) record_batches: RecordBatches,
 }
 
 #[derive(Debug, Default)]

@@ -12,9 +12,9 @@
 //! new memory, and in a steady run the blocks are reused rather than allocated anew (fresh
 //! memory is pages the system has to zero).
 
-use std::sync::{Mutex, MutexGuard};
-
 use eddy_types::Record;
+
+use crate::spare::Spare;
 
 /// Records per block: also the records of one log batch.
 pub(crate) const BLOCK_RECORDS: usize = 4096;
@@ -60,33 +60,7 @@ impl SinkRecords {
 
 /// Emptied blocks, shared by the committer (which returns them) and the workers (which
 /// take them).
-#[derive(Debug, Default)]
-pub(crate) struct Blocks {
-    spare: Mutex<Vec<Vec<Record>>>,
-}
-
-impl Blocks {
-    /// An empty block with room for [`BLOCK_RECORDS`] records.
-    pub(crate) fn take(&self) -> Vec<Record> {
-        self.lock().pop().unwrap_or_else(|| Vec::with_capacity(BLOCK_RECORDS))
-    }
-
-    /// Keeps a block whose records were written, emptied, for [`take`](Self::take).
-    pub(crate) fn give_back(&self, mut block: Vec<Record>) {
-        if block.capacity() < BLOCK_RECORDS {
-            return;
-        }
-        block.clear();
-        let mut spare = self.lock();
-        if spare.len() < MAX_SPARE_BLOCKS {
-            spare.push(block);
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Vec<Vec<Record>>> {
-        self.spare.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub(crate) type Blocks = Spare<Record, BLOCK_RECORDS, MAX_SPARE_BLOCKS>;
 
 #[cfg(test)]
 mod tests {
@@ -111,18 +85,5 @@ mod tests {
         assert_eq!(sizes, [BLOCK_RECORDS, BLOCK_RECORDS, 5]);
         let values: Vec<Record> = blocks.into_iter().flatten().collect();
         assert_eq!(values, (0..count).map(record).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn a_block_given_back_is_taken_again_empty() {
-        let spare = Blocks::default();
-        let mut block = spare.take();
-        block.push(record(1));
-        let at = block.as_ptr();
-        spare.give_back(block);
-        let again = spare.take();
-        assert!(again.is_empty());
-        assert_eq!(again.as_ptr(), at);
-        assert!(spare.take().capacity() >= BLOCK_RECORDS, "a new block when none is spare");
     }
 }

@@ -53,6 +53,7 @@ use crate::operators::{
 use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
 use crate::sink_records::SinkRecords;
+use crate::spare::Spare;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
@@ -73,6 +74,9 @@ const READ_BYTES: usize = 32 << 10;
 const SLICE_RECORDS: usize = 1024;
 /// The most records of a source run through a chain with a WebAssembly step together.
 const MAX_RUN: usize = 256;
+
+/// Emptied batches of [`Message::Records`], kept for reuse.
+pub(crate) type RecordBatches = Spare<(To, Flow), OUTBOUND_BATCH, 64>;
 
 /// What travels between workers.
 #[derive(Debug)]
@@ -388,11 +392,12 @@ impl Worker {
 
     fn handle(&mut self, message: Message) -> Result<()> {
         match message {
-            Message::Records(flows) => {
+            Message::Records(mut flows) => {
                 let topology = Arc::clone(&self.topology);
-                for (to, flow) in flows {
+                for (to, flow) in flows.drain(..) {
                     self.keyed(&topology, to, flow)?;
                 }
+                self.shared.record_batches.give_back(flows);
             }
             Message::Barrier(epoch) => {
                 debug_assert_eq!(epoch, self.shared.requested_epoch.load(Ordering::Acquire));
@@ -840,9 +845,13 @@ impl Worker {
         if target == self.id {
             return self.keyed(topology, to, flow);
         }
-        self.outbound[target].push((to, flow));
-        if self.outbound[target].len() >= OUTBOUND_BATCH {
-            let flows = std::mem::take(&mut self.outbound[target]);
+        let outbound = &mut self.outbound[target];
+        if outbound.capacity() == 0 {
+            *outbound = self.shared.record_batches.take();
+        }
+        outbound.push((to, flow));
+        if outbound.len() >= OUTBOUND_BATCH {
+            let flows = std::mem::take(outbound);
             self.send(target, Message::Records(flows))?;
         }
         Ok(())
