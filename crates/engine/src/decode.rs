@@ -60,6 +60,18 @@ struct ObjectNode {
     built: bool,
 }
 
+impl Node {
+    /// Whether the walk builds the value (it is read), rather than only checking or
+    /// skipping it.
+    fn builds(&self) -> bool {
+        match self {
+            Node::Whole(_) => true,
+            Node::Object(object) => object.built,
+            Node::Skip | Node::Primitive(_) | Node::List(_) => false,
+        }
+    }
+}
+
 /// The most fields an object may have typed or read for the walk to track them in a `u64`.
 const MAX_FIELDS: usize = 64;
 
@@ -76,9 +88,21 @@ impl Decoder {
 
     /// The projected value of `bytes`, or `None` when the walk does not accept them (decode
     /// them the exact way then).
+    #[cfg(test)]
     pub(crate) fn decode(&self, bytes: &[u8]) -> Option<Value> {
+        self.decode_into(bytes, Value::Null)
+    }
+
+    /// [`decode`](Self::decode), written into `spare`, a value the steps are done with: when
+    /// both are objects, its fields are overwritten in place (a string keeps its buffer) and
+    /// those this record does not have are removed, so its map and names are not built
+    /// again. The result is the same as `decode`'s.
+    pub(crate) fn decode_into(&self, bytes: &[u8], spare: Value) -> Option<Value> {
         let mut scan = Scan::new(std::str::from_utf8(bytes).ok()?);
-        let value = scan.node(&self.root)?;
+        let value = match (&self.root, spare) {
+            (Node::Object(object), Value::Object(map)) if object.built => scan.object(object, map)?,
+            _ => scan.node(&self.root)?,
+        };
         scan.whitespace();
         (scan.at == scan.bytes.len()).then_some(value).flatten()
     }
@@ -185,13 +209,30 @@ impl<'a> Scan<'a> {
                 self.nested(b'[', b']', |scan| scan.node(items).map(drop))?;
                 Some(None)
             }
-            Node::Object(object) => self.object(object),
+            Node::Object(object) => self.object(object, Map::new()),
         }
     }
 
-    fn object(&mut self, object: &ObjectNode) -> Option<Option<Value>> {
+    /// The value at the cursor, which `node` builds, written into `slot` (a value of an
+    /// earlier record): a string into the string there, anything else built anew.
+    fn node_into(&mut self, node: &Node, slot: &mut Value) -> Option<()> {
+        if let (Node::Whole(ty), Value::String(text), Some(b'"')) = (node, &mut *slot, self.peek()) {
+            let read = self.string()?;
+            text.clear();
+            text.push_str(&read);
+            return ty.as_ref().is_none_or(|ty| ty.matches(slot)).then_some(());
+        }
+        *slot = self.node(node)??;
+        Some(())
+    }
+
+    /// An object at the cursor, its fields built into `built` (empty, or the map of an
+    /// earlier record's value, whose entries are overwritten and, if this record lacks
+    /// them, removed).
+    fn object(&mut self, object: &ObjectNode, mut built: Map<String, Value>) -> Option<Option<Value>> {
         let mut seen = 0u64;
-        let mut built = Map::new();
+        // The fields written into `built` by this record, by index.
+        let mut written = 0u64;
         // Values of a topic mostly give their fields in one order: the field after the last
         // one found is tried first, before a search.
         let mut next = 0;
@@ -214,11 +255,27 @@ impl<'a> Scan<'a> {
             }
             seen |= bit;
             let (name, node) = &object.fields[index];
-            if let Some(value) = scan.node(node)? {
-                built.insert(String::from(&**name), value);
+            if !node.builds() {
+                return scan.node(node).map(drop);
             }
+            match built.get_mut(&**name) {
+                Some(slot) => scan.node_into(node, slot)?,
+                None => {
+                    built.insert(String::from(&**name), scan.node(node)??);
+                }
+            }
+            written |= bit;
             Some(())
         })?;
+        if built.len() != written.count_ones() as usize {
+            // Fields of the earlier record this one does not have.
+            built.retain(|name, _| {
+                object
+                    .fields
+                    .binary_search_by(|(field, _)| (**field).cmp(name.as_str()))
+                    .is_ok_and(|index| written & (1 << index) != 0)
+            });
+        }
         (seen & object.required == object.required).then_some(object.built.then_some(Value::Object(built)))
     }
 

@@ -256,9 +256,10 @@ pub(crate) struct Worker {
     wasm: Instances,
     /// The holder generator sources make their events in, reused.
     event: Event,
-    /// The value of a generator's event that its service finished with (written into the
-    /// sink directly): the next event's value is written into it, keeping its maps and
-    /// strings (`Event::fill_value_of`).
+    /// The value of the last record the worker finished with (written to a sink, counted in
+    /// a state or a window): the next generator event (`Event::fill_value_of`) or decoded
+    /// topic record (`Decoder::decode_into`) is written into it, keeping its map, names and
+    /// strings.
     spare_value: Value,
 }
 
@@ -511,7 +512,9 @@ impl Worker {
                     let src = &s.sources[source as usize];
                     let origin = Origin { source, partition: partition.id(), offset: record.offset };
                     let key = record.key.map(Bytes::copy_from_slice);
-                    let decoded = match src.decoder.as_ref().and_then(|d| d.decode(record.value)) {
+                    let spare = std::mem::take(&mut self.spare_value);
+                    let decoded = match src.decoder.as_ref().and_then(|d| d.decode_into(record.value, spare))
+                    {
                         Some(projected) => Ok((projected, true)),
                         None => {
                             flow::decode(record.value, *converter, value_type).map(|whole| (whole, false))
@@ -689,12 +692,10 @@ impl Worker {
         self.chain(topology, service, std::slice::from_ref(last), flow, Stage::Route)
     }
 
-    /// Keeps the value of a record the service finished with, when it came from a generator,
-    /// for the generator's next event.
+    /// Keeps the value of a record the service finished with, for the next event a generator
+    /// makes or the next record a topic source decodes to be written into.
     fn keep_spare(&mut self, value: Value) {
-        if self.sources.get(self.current_source).is_some_and(|s| matches!(s.reader, Reader::Generator(_))) {
-            self.spare_value = value;
-        }
+        self.spare_value = value;
     }
 
     /// Runs a source's stateless chain on a run of its records together, then routes what
@@ -1053,7 +1054,10 @@ impl Worker {
 
     fn sinks(&mut self, topology: &Topology, service: u32, flow: Flow) -> Result<()> {
         let sinks = &topology.services[service as usize].sinks;
-        let Some((last, rest)) = sinks.split_last() else { return Ok(()) };
+        let Some((last, rest)) = sinks.split_last() else {
+            self.keep_spare(flow.value);
+            return Ok(());
+        };
         for (index, sink) in rest.iter().enumerate() {
             self.chain(topology, service, &sink.chain, flow.clone(), Stage::Sink(index as u32))?;
         }
@@ -1067,6 +1071,7 @@ impl Worker {
             Ok(value) => {
                 let record = Record { key: flow.key, value, timestamp: flow.timestamp, headers: Vec::new() };
                 self.push_sink_record(topology, sk, record);
+                self.keep_spare(flow.value);
             }
             Err(reason) => {
                 let origin = format!("services.{}.sinks[{sink}]", s.name);
@@ -1217,6 +1222,8 @@ impl Worker {
             self.dead_letter(topology, s, &update.origin, &reason, flow);
         } else if live == 0 {
             self.late_record(topology, s, watermark, &missed, flow);
+        } else {
+            self.keep_spare(flow.value);
         }
         Ok(())
     }

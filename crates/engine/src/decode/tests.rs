@@ -33,6 +33,23 @@ fn only_the_fields_read_are_built() {
 }
 
 #[test]
+fn an_earlier_value_is_written_over_in_place() {
+    let optional: TypeDef = serde_json::from_value(json!({
+        "type": "object",
+        "properties": {"sensor": {"type": "string"}, "temp": {"type": "f64"}}
+    }))
+    .unwrap();
+    let decoder = Decoder::new(&optional, &reads(&[&["sensor"], &["note"]])).unwrap();
+    let first = decoder.decode(br#"{"sensor":"s-1","temp":1.5,"note":"warm"}"#).unwrap();
+    let buffer = first["sensor"].as_str().unwrap().as_ptr();
+    let second = decoder.decode_into(br#"{"sensor":"s-2","temp":2.5}"#, first).unwrap();
+    assert_eq!(second, json!({"sensor": "s-2"}), "a field the record lacks is gone");
+    assert_eq!(second["sensor"].as_str().unwrap().as_ptr(), buffer, "the string's buffer is kept");
+    let refused = decoder.decode_into(br#"{"sensor":7,"temp":2.5}"#, second);
+    assert_eq!(refused, None, "what the walk refuses is still left to the exact decoding");
+}
+
+#[test]
 fn a_value_read_whole_needs_no_decoder() {
     assert!(Decoder::new(&reading(), &Projection::Whole).is_none());
     let unresolved = TypeDef::Named("reading".into());
@@ -161,6 +178,39 @@ proptest! {
             (None, Ok(whole)) => prop_assert!(false, "walk refused {whole} of type {ty:?}"),
             (None, Err(_)) => {}
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Decoding into the value of an earlier record (of the same type, or of any other
+    /// shape) gives what decoding afresh gives, or leaves it to the exact decoding as it does.
+    #[test]
+    fn a_value_written_into_an_earlier_one_is_the_value_decoded_afresh(
+        (ty, value, read) in case(),
+        earlier in any::<u64>(),
+        other in type_def().prop_flat_map(|ty| value_of(&ty)),
+    ) {
+        let Some(decoder) = Decoder::new(&ty, &read) else { return Ok(()) };
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let fresh = decoder.decode(&bytes);
+        // An earlier record of the same type, decoded: its map, names and strings.
+        let earlier_value = value_of(&ty)
+            .new_tree(&mut proptest::test_runner::TestRunner::new_with_rng(
+                ProptestConfig::default(),
+                proptest::test_runner::TestRng::from_seed(
+                    proptest::test_runner::RngAlgorithm::ChaCha,
+                    &[earlier.to_le_bytes(), [0; 8], [0; 8], [0; 8]].concat(),
+                ),
+            ))
+            .unwrap()
+            .current();
+        let spare = decoder.decode(&serde_json::to_vec(&earlier_value).unwrap()).unwrap_or(Value::Null);
+        let into_earlier = decoder.decode_into(&bytes, spare);
+        let into_other = decoder.decode_into(&bytes, other);
+        prop_assert_eq!(&into_earlier, &fresh);
+        prop_assert_eq!(&into_other, &fresh);
     }
 }
 
