@@ -5,11 +5,13 @@
 //! *local* watermark is the minimum over those partitions. A partition caught up and without
 //! records for `idleness` stops counting; when all of a worker's partitions are idle, its
 //! watermark is the highest event time they saw, or [`IDLE`] if they saw none (as for a
-//! worker without sources of the service): it does not hold anyone back. A worker announces
-//! a changed local watermark to every peer after the records it sent them, over the same
-//! channels, so a watermark never overtakes a record. The *effective* watermark of a worker
-//! is the minimum of every worker's last announcement, [`IDLE`] ones left out, and never
-//! goes back.
+//! worker without sources of the service). A worker announces a changed local watermark,
+//! and whether all its partitions are idle, to every peer after the records it sent them,
+//! over the same channels, so a watermark never overtakes a record. The *effective*
+//! watermark of a worker is the minimum of the last announcements of the workers not idle;
+//! when every worker is idle, the highest any announced (as Flink's watermark valve does when
+//! all its inputs are idle), so a run's windows close the same way on 1 worker or on many. It
+//! never goes back.
 //!
 //! A window `[start, end)` closes when the effective watermark reaches `end + grace`: `flush`
 //! runs, its results go to the sinks, and the window's state is deleted in the same epoch.
@@ -75,13 +77,24 @@ pub(crate) struct Windows {
     /// The watermark through which each worker closed every window (per-window flushes).
     closed_through: Vec<i64>,
     /// The last watermark announced by each worker, this one's included.
-    watermarks: Vec<i64>,
-    /// The minimum of `watermarks` (idle ones left out), as high as it ever was.
+    watermarks: Vec<Announced>,
+    /// The minimum of the `watermarks` not idle (or the highest, when all are), as high as
+    /// it ever was.
     effective: i64,
 }
 
 /// The watermark of a worker that holds nobody back: no sources, or idle ones without data.
 pub(crate) const IDLE: i64 = i64::MAX;
+
+/// A worker's local watermark, as it announces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Announced {
+    /// The lowest event time of its partitions still counting; when all of them are idle,
+    /// the highest they saw ([`IDLE`] if none).
+    pub(crate) watermark: i64,
+    /// Every partition of the worker is idle, or it has none.
+    pub(crate) idle: bool,
+}
 
 impl Windows {
     pub(crate) fn new(workers: usize) -> Windows {
@@ -95,7 +108,7 @@ impl Windows {
             panes: None,
             stored: FastSet::default(),
             closed_through: vec![i64::MIN; workers],
-            watermarks: vec![i64::MIN; workers],
+            watermarks: vec![Announced { watermark: i64::MIN, idle: false }; workers],
             effective: i64::MIN,
         }
     }
@@ -149,15 +162,17 @@ impl Windows {
     }
 
     /// The watermark `worker` announced last.
-    pub(crate) fn announced(&self, worker: usize) -> i64 {
+    pub(crate) fn announced(&self, worker: usize) -> Announced {
         self.watermarks[worker]
     }
 
     /// Records `worker`'s announcement.
-    pub(crate) fn announce(&mut self, worker: usize, watermark: i64) {
-        self.watermarks[worker] = watermark;
-        if let Some(lowest) = self.watermarks.iter().copied().filter(|&w| w != IDLE).min() {
-            self.effective = self.effective.max(lowest);
+    pub(crate) fn announce(&mut self, worker: usize, announced: Announced) {
+        self.watermarks[worker] = announced;
+        let lowest_active = self.watermarks.iter().filter(|w| !w.idle).map(|w| w.watermark).min();
+        let all_idle = || self.watermarks.iter().map(|w| w.watermark).filter(|&w| w != IDLE).max();
+        if let Some(watermark) = lowest_active.or_else(all_idle) {
+            self.effective = self.effective.max(watermark);
         }
     }
 
@@ -340,6 +355,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn active(watermark: i64) -> Announced {
+        Announced { watermark, idle: false }
+    }
+
+    #[test]
+    fn when_every_worker_is_idle_the_highest_watermark_counts_else_the_lowest_active() {
+        let mut windows = Windows::new(3);
+        windows.announce(0, Announced { watermark: 100, idle: true });
+        windows.announce(1, active(40));
+        windows.announce(2, Announced { watermark: IDLE, idle: true });
+        assert_eq!(windows.watermark(), 40, "an idle worker holds nobody back, an active one does");
+        windows.announce(1, Announced { watermark: 70, idle: true });
+        assert_eq!(windows.watermark(), 100, "all idle: the highest any saw, as with one worker");
+        windows.announce(0, active(90));
+        assert_eq!(windows.watermark(), 100, "the watermark never goes back");
+    }
+
     #[test]
     fn store_keys_round_trip_with_negative_times_and_slashes_in_keys() {
         for (bounds, key) in [((10, 0), &b"a"[..]), ((-5, -15), b"x/y/z"), ((i64::MAX, i64::MIN), b"")] {
@@ -402,12 +434,12 @@ mod tests {
         panes.put(0, key.clone(), json!(1));
         panes.put(10, key.clone(), json!(2));
         let mut add = |a: &Value, b: &Value| Ok(json!(a.as_i64().unwrap_or(0) + b.as_i64().unwrap_or(0)));
-        windows.announce(0, 10);
+        windows.announce(0, active(10));
         assert!(windows.close_panes(0, &mut add).is_empty());
         assert!(windows.stored.is_empty());
         assert_eq!(windows.pop_closed(0), Some(((10, -10), vec![(key.clone(), json!(1))])));
         assert!(windows.closed.is_empty(), "never stored, nothing to delete");
-        windows.announce(0, 25);
+        windows.announce(0, active(25));
         windows.close_panes(0, &mut add);
         // An epoch closes: the computed window is stored before its flush.
         windows.stored.insert((20, 0));
@@ -424,14 +456,14 @@ mod tests {
         windows.open.entry((10, 0)).or_default().insert(Bytes::from_static(b"a"), json!(3));
         // A snapshot wrote [10, 20); [0, 10) opens and closes between two.
         windows.stored.insert((20, 10));
-        windows.announce(0, 100);
+        windows.announce(0, active(100));
         assert!(windows.pop_closed(0).is_none(), "worker 1 has not passed any window");
-        windows.announce(1, 12);
+        windows.announce(1, active(12));
         assert_eq!(windows.pop_closed(2).map(|(bounds, _)| bounds), Some((10, 0)));
         assert!(windows.pop_closed(2).is_none(), "20 + 2 > 12");
-        windows.announce(1, IDLE);
+        windows.announce(1, Announced { watermark: IDLE, idle: true });
         assert_eq!(windows.watermark(), 100, "an idle worker holds nobody back");
-        windows.announce(1, 22);
+        windows.announce(1, active(22));
         assert_eq!(windows.watermark(), 100, "the watermark never goes back");
         let (bounds, states) = windows.pop_closed(2).unwrap();
         assert_eq!(bounds, (20, 10));

@@ -57,8 +57,8 @@ use crate::spare::Spare;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
-    Bounds, IDLE, StateKeys, Windows, collector, event_time_key, parse_event_time_key, parse_part_key,
-    parse_state_key, part_key, take_overlapping_sessions, window_value,
+    Announced, Bounds, IDLE, StateKeys, Windows, collector, event_time_key, parse_event_time_key,
+    parse_part_key, parse_state_key, part_key, take_overlapping_sessions, window_value,
 };
 use crate::{Error, Result};
 
@@ -85,8 +85,9 @@ pub(crate) enum Message {
     Records(Vec<(To, Flow)>),
     /// The sender has sent everything of this epoch.
     Barrier(u64),
-    /// The sender's watermark of a windowed service rose: (service, sender, watermark).
-    Watermark(u32, usize, i64),
+    /// The sender's watermark of a windowed service changed: (service, sender, its
+    /// watermark and whether all its partitions are idle).
+    Watermark(u32, usize, Announced),
     /// The sender's part of a closed window, for the window's collector (per-window flush):
     /// (service, window, its keys' states).
     WindowPart(u32, Bounds, Vec<(Bytes, Value)>),
@@ -406,9 +407,9 @@ impl Worker {
             }
             // Windows close in the main loop (`advance_watermarks`), never here: closing one
             // may send a part to its collector, and handling a message never sends.
-            Message::Watermark(service, from, watermark) => {
+            Message::Watermark(service, from, announced) => {
                 if let Some(windows) = self.windows[service as usize].as_mut() {
-                    windows.announce(from, watermark);
+                    windows.announce(from, announced);
                 }
             }
             Message::WindowPart(service, bounds, part) => {
@@ -1371,12 +1372,13 @@ impl Worker {
                     lowest = lowest.min(source.max_event_time);
                 }
             }
-            let local = match (any, all_idle) {
+            let watermark = match (any, all_idle) {
                 (false, _) => IDLE,
                 (true, true) if idle_highest == i64::MIN => IDLE,
                 (true, true) => idle_highest,
                 (true, false) => lowest,
             };
+            let local = Announced { watermark, idle: !any || all_idle };
             if window.max_drift_ms.is_some() {
                 self.shared.alignment.publish(service, self.id, reading);
             }
