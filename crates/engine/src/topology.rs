@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eddy_dataflow::expr::Expr;
-use eddy_dataflow::model::{Aggregate, Converter, TypeDef};
+use eddy_dataflow::model::{Aggregate, Converter, FlushPer, TypeDef};
 use eddy_dataflow::{
     EmitPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, Plan, ServicePlan, SourceInput, StartOffset,
     WindowKind, WindowPlan,
@@ -44,6 +44,9 @@ pub(crate) struct Service {
     pub(crate) sinks: Vec<Sink>,
     /// Whether any expression reads `key`, so the key is converted for it only then.
     pub(crate) uses_key: bool,
+    /// Whether a closing window's `flush` is evaluated straight into the bytes of the sink
+    /// record (see [`flush_encodes_into_sink`]).
+    pub(crate) flush_encodes_into_sink: bool,
 }
 
 impl Service {
@@ -302,6 +305,7 @@ impl Topology {
                 source.encodes_into_sink = encodes_into_sink(service, &source.chain, &service_sinks);
             }
             let uses_key = plan_uses_key(service);
+            let flush_encodes_into_sink = flush_encodes_into_sink(service, &service_sinks);
             services.push(Service {
                 name: service.name.clone(),
                 sources,
@@ -310,6 +314,7 @@ impl Topology {
                 window: service.window.clone(),
                 sinks: service_sinks,
                 uses_key,
+                flush_encodes_into_sink,
             });
         }
         Ok(Topology { name: plan.name.clone(), topics, dead_letter, late_records, sinks, services })
@@ -336,6 +341,23 @@ fn encodes_into_sink(service: &ServicePlan, chain: &[OperatorPlan], sinks: &[Sin
         && matches!(last.kind, OperatorKind::Map | OperatorKind::FilterMap)
         && last.logic.as_cel().is_some_and(Expr::is_compiled)
         && chain.iter().all(|op| op.kind != OperatorKind::FlatMap && !matches!(op.logic, Logic::Wasm(_)))
+}
+
+/// Whether a window's `flush` can be evaluated straight into the bytes of the service's sink
+/// record ([`Expr::encode_json`]), as [`encodes_into_sink`] decides for a source's last step:
+/// a per-key CEL flush on the compiled fast path, no join, and one JSON sink of an object type
+/// without a chain of its own (a list, which the ordinary way emits item by item, never
+/// matches it).
+fn flush_encodes_into_sink(service: &ServicePlan, sinks: &[Sink]) -> bool {
+    let ([sink], Some(flush)) = (sinks, service.window.as_ref().and_then(|w| w.flush.as_ref())) else {
+        return false;
+    };
+    flush.per == FlushPer::Key
+        && service.join.is_none()
+        && sink.chain.is_empty()
+        && sink.converter == Converter::Json
+        && matches!(sink.value_type, TypeDef::Object(_))
+        && flush.logic.as_cel().is_some_and(Expr::is_compiled)
 }
 
 /// What a source's records are read for (see [`Projection`]): the steps of its chain up to

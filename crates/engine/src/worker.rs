@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eddy_dataflow::expr::{Bindings, Encoded};
-use eddy_dataflow::model::{Converter, FlushPer, Keep, TypeDef};
+use eddy_dataflow::model::{FlushPer, Keep};
 use eddy_dataflow::{FlushPlan, JoinPlan, Logic, OperatorKind, OperatorPlan, WasmSource, WindowKind};
 use eddy_log::{Batch, Partition, ReadPosition};
 use eddy_nexmark::Event;
@@ -1378,7 +1378,7 @@ impl Worker {
                 (true, true) => idle_highest,
                 (true, false) => lowest,
             };
-            let local = Announced { watermark, idle: !any || all_idle };
+            let local = Announced { watermark, idle: all_idle };
             if window.max_drift_ms.is_some() {
                 self.shared.alignment.publish(service, self.id, reading);
             }
@@ -1439,7 +1439,7 @@ impl Worker {
                 continue;
             }
             let window_json = window_value(bounds);
-            if flush_encodes_into_sink(s, flush) {
+            if s.flush_encodes_into_sink {
                 self.flush_keys_into_sink(topology, service, flush, bounds, states, &window_json)?;
                 continue;
             }
@@ -1515,7 +1515,7 @@ impl Worker {
     }
 
     /// Runs a per-key `flush` of a closing window straight into the bytes of the service's
-    /// one sink record (see [`flush_encodes_into_sink`]), key by key in order. What the
+    /// one sink record (see [`Service::flush_encodes_into_sink`]), key by key in order. What the
     /// direct encoding does not answer (a failure, a result not of the sink's type, a list)
     /// takes the ordinary way for that key, which gives the records or the dead letter.
     fn flush_keys_into_sink(
@@ -1900,18 +1900,4 @@ pub(crate) fn empty_sink_buffers(topology: &Topology) -> SinkBuffers {
             }
         })
         .collect()
-}
-
-/// Whether a window's `flush` can be evaluated straight into the bytes of the service's sink
-/// record ([`Expr::encode_json`](eddy_dataflow::expr::Expr::encode_json)): a per-key CEL
-/// flush on the compiled fast path, and one JSON sink of an object type without a chain of
-/// its own (a list, which the ordinary way emits item by item, never matches it).
-fn flush_encodes_into_sink(service: &Service, flush: &FlushPlan) -> bool {
-    let [sink] = service.sinks.as_slice() else { return false };
-    flush.per == FlushPer::Key
-        && service.join.is_none()
-        && sink.chain.is_empty()
-        && sink.converter == Converter::Json
-        && matches!(sink.value_type, TypeDef::Object(_))
-        && flush.logic.as_cel().is_some_and(eddy_dataflow::expr::Expr::is_compiled)
 }
