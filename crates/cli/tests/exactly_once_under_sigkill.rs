@@ -305,7 +305,15 @@ fn exact_after_repeated_sigkills(dataflow: &str) -> Eddy {
     assert!(progress.is_sorted(), "committed output never shrinks: {progress:?}");
     let mid_stream = progress.iter().filter(|&&done| done > 0 && done < RECORDS).count();
     assert!(mid_stream >= KILLS / 2, "most kills must land mid-stream: {progress:?}");
-    eddy.ok(&["run", &flow, "--workers", "2", "--until-idle"]);
+    // The last run recovers from the last kill and says how long that took.
+    let last = eddy
+        .command(&["run", &flow, "--workers", "2", "--until-idle"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&last.stderr);
+    assert!(last.status.success(), "{log}");
+    assert!(log.contains("opened the data directory log=") && log.contains(" state="), "{log}");
 
     let totals = ids_in(&eddy.ok(&["consume", "totals", "-B", "-d"]));
     assert_eq!(totals.len() as u64, RECORDS, "every record reaches `totals` exactly once");

@@ -99,9 +99,8 @@ struct Committed {
 
 impl Committer {
     pub(crate) fn run(mut self) -> Result<RunSummary> {
-        let started = Instant::now();
         let result = self.run_epochs();
-        self.summary.elapsed = started.elapsed();
+        self.summary.elapsed = self.shared.started.0.elapsed();
         if let Err(error) = &result {
             self.shared.fail(error);
         }
@@ -252,6 +251,10 @@ impl Committer {
         self.commit_number += 1;
         for (partition, end) in touched {
             partition.publish_to(end);
+        }
+        if read > 0 && self.summary.records_read == 0 {
+            let after = self.shared.started.0.elapsed();
+            tracing::info!(?after, "the first records read in this run are committed");
         }
         self.summary.epochs += 1;
         self.summary.records_read += read;

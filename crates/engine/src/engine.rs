@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eddy_dataflow::Plan;
 use eddy_log::Log;
@@ -80,6 +80,7 @@ pub struct Handle {
 /// A topic that exists with another partition count, or a log or store failure during
 /// recovery.
 pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Options) -> Result<Running> {
+    let started = Instant::now();
     let workers = options.workers.max(1);
     let components = Arc::new(Components::load(plan, options.wasm_cache.clone())?);
     let topology = Arc::new(Topology::bind(plan, &log)?);
@@ -111,7 +112,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         }
     }
 
-    let shared = Arc::new(Shared::new(options.until_idle, topology.services.len(), workers));
+    let shared = Arc::new(Shared::new(options.until_idle, topology.services.len(), workers, started));
     let epoch = 0;
     let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
     let (senders, receivers): (Vec<_>, Vec<_>) =

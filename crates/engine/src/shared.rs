@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::alignment::Alignment;
@@ -36,6 +36,19 @@ pub(crate) struct Shared {
     /// Batches of records sent between workers, emptied by the receiver, for the senders
     /// to fill again.
     pub(crate) record_batches: RecordBatches,
+    /// When the run started: how long a restart took to its first records is measured
+    /// from here.
+    pub(crate) started: Started,
+}
+
+/// The moment a run started; `Default` is now.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Started(pub(crate) Instant);
+
+impl Default for Started {
+    fn default() -> Started {
+        Started(Instant::now())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -45,10 +58,15 @@ struct Gate {
 }
 
 impl Shared {
-    /// The state of a run of `services` on `workers` that stops once idle (`until_idle`) or
-    /// when told.
-    pub(crate) fn new(until_idle: bool, services: usize, workers: usize) -> Shared {
-        Shared { until_idle, alignment: Alignment::new(services, workers), ..Shared::default() }
+    /// The state of a run of `services` on `workers`, started at `started`, that stops once
+    /// idle (`until_idle`) or when told.
+    pub(crate) fn new(until_idle: bool, services: usize, workers: usize, started: Instant) -> Shared {
+        Shared {
+            until_idle,
+            alignment: Alignment::new(services, workers),
+            started: Started(started),
+            ..Shared::default()
+        }
     }
 
     /// Publishes what the run has committed so far.

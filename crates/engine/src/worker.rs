@@ -246,6 +246,8 @@ pub(crate) struct Worker {
     epoch: u64,
     /// The last epoch this worker told the committer it was drained in.
     drained_reported: u64,
+    /// Whether the time to this worker's first records of the run was logged.
+    first_records_reported: bool,
     barriers: usize,
     read: u64,
     dead_letters: u64,
@@ -309,6 +311,7 @@ impl Worker {
             sinks,
             epoch,
             drained_reported: 0,
+            first_records_reported: false,
             barriers: 0,
             read: 0,
             dead_letters: 0,
@@ -565,6 +568,11 @@ impl Worker {
             self.sources[index].resume = resume;
             progress |= position > next;
             self.sources[index].next = position;
+            if position > next && !self.first_records_reported {
+                self.first_records_reported = true;
+                let after = self.shared.started.0.elapsed();
+                tracing::info!(worker = self.id, ?after, "the first records read in this run are processed");
+            }
         }
         Ok(progress)
     }

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -80,10 +80,13 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     if let Some(module) = functions {
         return super::app::run(data_dir, args, &plan, &module);
     }
+    let opening = Instant::now();
     let log = Log::open(data_dir.join("log"), LogOptions::default())
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    let log_opened = opening.elapsed();
     let store = StateStore::open(&data_dir.join("state"))
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
+    tracing::info!(log = ?log_opened, state = ?opening.elapsed() - log_opened, "opened the data directory");
     let mut options = eddy_engine::Options { until_idle: args.until_idle, ..Default::default() };
     if let Some(workers) = args.workers {
         options.workers = workers;
