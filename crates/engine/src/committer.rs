@@ -99,8 +99,9 @@ struct Committed {
 
 impl Committer {
     pub(crate) fn run(mut self) -> Result<RunSummary> {
+        let started = Instant::now();
         let result = self.run_epochs();
-        self.summary.elapsed = self.shared.started.0.elapsed();
+        self.summary.elapsed = started.elapsed();
         if let Err(error) = &result {
             self.shared.fail(error);
         }
