@@ -131,6 +131,8 @@ fn usage_errors_fail_with_status_1() {
         &["consume", "t", "-B", "--offset", "3"],
         &["consume", "t", "--format", "xml"],
         &["produce", "t", "--key-separator", ""],
+        &["run", "flow.yaml", "--state-cache-keys", "0"],
+        &["run", "flow.yaml", "--state-cache-keys", "lots"],
         &["frobnicate"],
     ] {
         let output = eddy.run(args, b"");

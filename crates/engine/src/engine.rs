@@ -21,6 +21,7 @@ use crate::committer::{Committer, RunSummary, ToCommitter};
 use crate::generator::GeneratorPartition;
 use crate::recovery::{roll_back_uncommitted, start_position};
 use crate::shared::Shared;
+use crate::state_cache::DEFAULT_STATE_CACHE_KEYS;
 use crate::topology::Input;
 use crate::topology::Topology;
 use crate::wasm::Components;
@@ -42,6 +43,10 @@ pub struct Options {
     /// Where compiled WebAssembly components are cached between runs; `None`: compile each
     /// run.
     pub wasm_cache: Option<PathBuf>,
+    /// The keys of keyed state each worker keeps in memory per service; beyond that, keys
+    /// the store holds are dropped after an epoch's commit and read again when next needed.
+    /// Default: [`DEFAULT_STATE_CACHE_KEYS`].
+    pub state_cache_keys: usize,
 }
 
 impl Default for Options {
@@ -51,6 +56,7 @@ impl Default for Options {
             until_idle: false,
             commit_interval: None,
             wasm_cache: None,
+            state_cache_keys: DEFAULT_STATE_CACHE_KEYS,
         }
     }
 }
@@ -112,7 +118,9 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         }
     }
 
-    let shared = Arc::new(Shared::new(options.until_idle, topology.services.len(), workers, started));
+    let mut shared = Shared::new(options.until_idle, topology.services.len(), workers, started);
+    shared.state_cache_keys = options.state_cache_keys.max(1);
+    let shared = Arc::new(shared);
     let epoch = 0;
     let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
     let (senders, receivers): (Vec<_>, Vec<_>) =

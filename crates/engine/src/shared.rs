@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     /// When the run started: how long a restart took to its first records is measured
     /// from here.
     pub(crate) started: Started,
+    /// The keys of keyed state each worker keeps in memory per service.
+    pub(crate) state_cache_keys: usize,
 }
 
 /// The moment a run started; `Default` is now.

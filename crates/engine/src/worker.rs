@@ -25,8 +25,7 @@
 //! flight between tasks when a snapshot is taken: the commit holds state, positions and
 //! sink records, and the in-flight set is empty by construction.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
@@ -54,6 +53,7 @@ use crate::panes::parse_flushed_key;
 use crate::shared::Shared;
 use crate::sink_records::SinkRecords;
 use crate::spare::Spare;
+use crate::state_cache::StateCache;
 use crate::topology::{Input, Service, Sink, Source, Topology};
 use crate::wasm::{Components, Instances};
 use crate::windows::{
@@ -159,44 +159,6 @@ impl OwnedSource {
         match &self.reader {
             Reader::Topic(partition) => self.next >= partition.committed_end(),
             Reader::Generator(generator) => self.next >= generator.end(),
-        }
-    }
-}
-
-/// A key's state in the cache.
-#[derive(Debug)]
-struct Slot {
-    value: Value,
-    dirty: bool,
-}
-
-/// One service's keyed state in memory: every record of a keyed service looks its key up
-/// here, so the hash is foldhash (seeded per map) rather than SipHash.
-type StateCache = HashMap<Bytes, Slot, foldhash::fast::RandomState>;
-
-/// The cached state of `key` in `state`, loaded from the store on first use (`initial` when
-/// the store has none).
-fn cached_slot<'c>(
-    cache: &'c mut StateCache,
-    store: &StateStore,
-    service: &Service,
-    state: &str,
-    key: &Bytes,
-    initial: impl FnOnce() -> Value,
-) -> Result<&'c mut Slot> {
-    match cache.entry(key.clone()) {
-        Entry::Occupied(slot) => Ok(slot.into_mut()),
-        Entry::Vacant(vacant) => {
-            let value = match store.get(&service.name, state, key)? {
-                Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::Internal(format!(
-                        "stored state `{state}` of service '{}' is not JSON: {e}",
-                        service.name
-                    ))
-                })?,
-                None => initial(),
-            };
-            Ok(vacant.insert(Slot { value, dirty: false }))
         }
     }
 }
@@ -893,14 +855,7 @@ impl Worker {
         if s.window.is_some() {
             return self.join_row_in_windows(topology, service, side, keep, key, flow);
         }
-        let slot = cached_slot(
-            &mut self.cache[service as usize],
-            &self.store,
-            s,
-            JoinPlan::STATE,
-            &key,
-            join::empty,
-        )?;
+        let slot = self.cache[service as usize].slot(&self.store, s, JoinPlan::STATE, &key, join::empty)?;
         let (timestamp, origin) = (flow.timestamp, flow.origin);
         // The other side keeps its first row and has it: no later row of that side can pair
         // with this one, so it pairs now and is not stored (a bid after its auction).
@@ -1023,10 +978,8 @@ impl Worker {
             let Some(key) = flow.key.clone() else {
                 return Err(Error::Internal("a keyed record without a key".into()));
             };
-            let slot =
-                cached_slot(&mut self.cache[service as usize], &self.store, s, &update.state, &key, || {
-                    update.initial.clone()
-                })?;
+            let slot = self.cache[service as usize]
+                .slot(&self.store, s, &update.state, &key, || update.initial.clone())?;
             let key_value = if s.uses_key { flow::key_value(Some(&key)) } else { Value::Null };
             let new = match update.apply(&mut self.wasm, &flow, &key_value, &slot.value) {
                 Ok(new) => new,
@@ -1762,6 +1715,13 @@ impl Worker {
         let gate = std::time::Instant::now();
         self.shared.pass_gate(self.workers)?;
         self.closing += gate.elapsed();
+        // Past the gate, so that no other worker waits for it.
+        for (service, cache) in self.cache.iter_mut().enumerate() {
+            let dropped = cache.shrink(self.shared.state_cache_keys, epoch);
+            if dropped > 0 {
+                tracing::debug!(worker = self.id, service, dropped, kept = cache.len(), "state cache shrunk");
+            }
+        }
         Ok(())
     }
 
@@ -1771,8 +1731,7 @@ impl Worker {
         for (service, dirty) in self.dirty.iter_mut().enumerate() {
             let cache = &mut self.cache[service];
             for key in dirty.drain(..) {
-                if let Some(slot) = cache.get_mut(&key) {
-                    slot.dirty = false;
+                if let Some(slot) = cache.written(&key, epoch) {
                     if slot.value.is_null() {
                         deletes.push((service as u32, key));
                         continue;

@@ -120,6 +120,7 @@ fn start(dir: &Path, dataflow: &str, workers: usize) -> eddy_engine::Result<RunS
         until_idle: true,
         commit_interval: Some(Duration::from_millis(20)),
         wasm_cache: Some(dir.join("wasm-cache")),
+        ..Options::default()
     };
     eddy_engine::start(&plan, log, store, &options)?.wait()
 }

@@ -46,7 +46,11 @@ pub(crate) fn run(
     let functions_store =
         Arc::new(StateStore::open(&data_dir.join(FUNCTIONS_STATE_DIR)).with_context(in_use)?);
 
-    let mut engine_options = eddy_engine::Options { until_idle: args.until_idle, ..Default::default() };
+    let mut engine_options = eddy_engine::Options {
+        until_idle: args.until_idle,
+        state_cache_keys: args.state_cache_keys,
+        ..Default::default()
+    };
     if let Some(workers) = args.workers {
         engine_options.workers = workers;
     }

@@ -35,6 +35,11 @@ pub(crate) struct RunArgs {
     /// (e.g. `100ms`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub(crate) commit_interval: Option<Duration>,
+    /// Keys of keyed state each worker keeps in memory per service; the others are read from
+    /// the state store when their records come.
+    #[arg(long, value_name = "KEYS", default_value_t = eddy_engine::DEFAULT_STATE_CACHE_KEYS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub(crate) state_cache_keys: usize,
     /// Serve metrics for Prometheus at `http://<ADDR>/metrics` (e.g. `127.0.0.1:9464`):
     /// the services' epochs and records, the functions' requests, messages and failures.
     #[arg(long, value_name = "ADDR")]
@@ -87,7 +92,11 @@ pub(crate) fn run(data_dir: &Path, args: &RunArgs) -> anyhow::Result<()> {
     let store = StateStore::open(&data_dir.join("state"))
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     tracing::info!(log = ?log_opened, state = ?opening.elapsed() - log_opened, "opened the data directory");
-    let mut options = eddy_engine::Options { until_idle: args.until_idle, ..Default::default() };
+    let mut options = eddy_engine::Options {
+        until_idle: args.until_idle,
+        state_cache_keys: args.state_cache_keys,
+        ..Default::default()
+    };
     if let Some(workers) = args.workers {
         options.workers = workers;
     }
