@@ -118,9 +118,7 @@ pub fn start(plan: &Plan, log: Arc<Log>, store: Arc<StateStore>, options: &Optio
         }
     }
 
-    let mut shared = Shared::new(options.until_idle, topology.services.len(), workers, started);
-    shared.state_cache_keys = options.state_cache_keys.max(1);
-    let shared = Arc::new(shared);
+    let shared = Arc::new(Shared::new(options, topology.services.len(), workers, started));
     let epoch = 0;
     let (to_committer, inbox) = mpsc::sync_channel(workers * 2 + 16);
     let (senders, receivers): (Vec<_>, Vec<_>) =

@@ -8,6 +8,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::Options;
 use crate::alignment::Alignment;
 use crate::committer::RunSummary;
 use crate::sink_records::Blocks;
@@ -60,13 +61,14 @@ struct Gate {
 }
 
 impl Shared {
-    /// The state of a run of `services` on `workers`, started at `started`, that stops once
-    /// idle (`until_idle`) or when told.
-    pub(crate) fn new(until_idle: bool, services: usize, workers: usize, started: Instant) -> Shared {
+    /// The state of a run of `services` on `workers` with `options`, started at `started`,
+    /// that stops once idle (`until_idle`) or when told.
+    pub(crate) fn new(options: &Options, services: usize, workers: usize, started: Instant) -> Shared {
         Shared {
-            until_idle,
+            until_idle: options.until_idle,
             alignment: Alignment::new(services, workers),
             started: Started(started),
+            state_cache_keys: options.state_cache_keys.max(1),
             ..Shared::default()
         }
     }
