@@ -347,10 +347,11 @@ fn random_results_are_written_as_serde_json_writes_them_or_not_at_all() {
         })
         .unwrap();
     // The generator reaches every outcome often enough for the check to mean something.
+    // Over 80 runs: 468 written (standard deviation 25), 690 or more refused, 54 null (8).
     let (written, refused, nulls) = (written.get(), refused.get(), nulls.get());
     assert!(written > 250, "{written} results written");
     assert!(refused > 400, "{refused} results refused for their type");
-    assert!(nulls > 20, "{nulls} results null");
+    assert!(nulls > 15, "{nulls} results null");
 }
 
 #[test]
