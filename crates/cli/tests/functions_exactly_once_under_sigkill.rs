@@ -5,7 +5,9 @@
 //! run has work of its own to be killed in, however fast the ones before it went. Once, the
 //! endpoint itself is restarted while a run is calling it (on the same port, as its operators
 //! would), and Eddy must carry on. The killed runs spread the addresses over 1, 2 and 3 shards
-//! in turn, so every restart changes the key-group split. After every kill the greetings and the visit counts come
+//! in turn, so every restart changes the key-group split, and keep the state of few addresses in
+//! memory (`--state-cache-keys 6` of about 50), so most calls read it back from the store.
+//! After every kill the greetings and the visit counts come
 //! from the same committed epochs; in the end every greeting is on the egress topic exactly
 //! once, in order per user, and every count is exact; every item added to a cart was
 //! reserved once from the inventory's stock and has one receipt.
@@ -243,7 +245,16 @@ fn greetings_counts_and_stock_are_exact_after_repeated_sigkills() {
         // also takes up in-flight and in-transit messages of a run with another key-group split.
         let shards = (1 + kill % 3).to_string();
         let mut run = eddy
-            .command(&["run", &module, "--commit-interval", "20ms", "--workers", &shards])
+            .command(&[
+                "run",
+                &module,
+                "--commit-interval",
+                "20ms",
+                "--workers",
+                &shards,
+                "--state-cache-keys",
+                "6",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

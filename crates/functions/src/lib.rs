@@ -63,6 +63,7 @@ pub mod playground;
 mod restore;
 mod runtime;
 mod shard;
+mod state_cache;
 pub mod storage;
 mod timers;
 pub mod wasm;
@@ -71,6 +72,7 @@ pub use error::{Error, Result};
 pub use functions::{Call, Functions, InvokeError, Reply};
 pub use handle::Handle;
 pub use runtime::{DEAD_LETTER_TOPIC, Options, RunSummary, Running, start, start_with};
+pub use state_cache::DEFAULT_STATE_CACHE_ADDRESSES;
 
 /// Whether `text` looks like a Statefun module file: a YAML document with a `kind` from the
 /// `io.statefun` family or Eddy's `io.eddy.endpoints` (as opposed to a dataflow file).

@@ -39,6 +39,7 @@ use crate::metrics::Metrics;
 use crate::playground::Replies;
 use crate::restore::{self, Restored};
 use crate::shard::{Shard, Shared, Start};
+use crate::state_cache::DEFAULT_STATE_CACHE_ADDRESSES;
 use crate::timers::Timers;
 use crate::{Error, Result};
 
@@ -76,6 +77,10 @@ pub struct Options {
     /// (default: the number of cores). Embedded functions run in parallel across shards;
     /// any shard count can restart from any other's epochs.
     pub shards: usize,
+    /// Addresses whose state each shard keeps in memory at most, beyond those with calls in
+    /// flight or whose changes are not committed yet (default 1,048,576): the others are
+    /// read back from the store on their next call.
+    pub state_cache_addresses: usize,
 }
 
 impl Default for Options {
@@ -89,6 +94,7 @@ impl Default for Options {
             wasm: eddy_wasm::Options::default(),
             reserved_topics: Vec::new(),
             shards: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            state_cache_addresses: DEFAULT_STATE_CACHE_ADDRESSES,
         }
     }
 }

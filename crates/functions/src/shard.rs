@@ -54,6 +54,7 @@ use crate::key_groups::owner;
 use crate::metrics::{Metrics, Snapshot as MetricsSnapshot, TypeCounts};
 use crate::playground::Replies;
 use crate::runtime::{DEAD_LETTER_TOPIC, Options, RunSummary, Shutdown};
+use crate::state_cache::{StateCache, Values};
 use crate::storage::{
     DELAYED, INVOCATIONS, REGISTERED, RUNTIME_SERVICE, StoredQueue, StoredTimer, TRANSIT, decode_value,
     encode_transit, encode_value, encode_value_expiring, stored_expiry, timer_key,
@@ -163,8 +164,9 @@ pub(crate) struct Shard {
     restored_transit: Vec<(Address, Message)>,
     transit_stored: bool,
     stale_transit: Vec<String>,
-    /// The state of every address served: state name → value (`None`: none).
-    cache: HashMap<Address, HashMap<String, Option<TypedValue>>>,
+    /// The state of the addresses served, those used lately and those the store does not
+    /// hold yet.
+    cache: StateCache,
     /// When the values of states declared with a time to live expire, ms since the Unix epoch.
     expires: HashMap<(Address, String), i64>,
     /// State cells changed since the last epoch: per address, the names of its states.
@@ -232,7 +234,7 @@ impl Shard {
             restored_transit: start.transit,
             transit_stored: start.transit_stored,
             stale_transit: start.stale_transit,
-            cache: HashMap::new(),
+            cache: StateCache::default(),
             expires: HashMap::new(),
             dirty: HashMap::new(),
             touched: HashSet::new(),
@@ -384,7 +386,30 @@ impl Shard {
         if self.is_leader() {
             self.summary.egress_records += committed.egress_records as u64;
         }
+        self.shrink_cache(committed.epoch);
         self.publish_metrics();
+    }
+
+    /// Drops addresses from the state cache once it holds more than its bound: those whose
+    /// states the store holds, with no call in flight or waiting.
+    fn shrink_cache(&mut self, committed: u64) {
+        let (invocations, dirty, expires) = (&self.invocations, &self.dirty, &mut self.expires);
+        let keep = |address: &Address| {
+            dirty.contains_key(address)
+                || invocations.in_flight(address).is_some()
+                || invocations.backlog(address).next().is_some()
+        };
+        let forget = |address: &Address, values: &Values| {
+            if !expires.is_empty() {
+                for name in values.keys() {
+                    expires.remove(&(address.clone(), name.clone()));
+                }
+            }
+        };
+        let dropped = self.cache.shrink(self.shared.options.state_cache_addresses, committed, keep, forget);
+        if dropped > 0 {
+            tracing::debug!(shard = self.shard, dropped, kept = self.cache.len(), "state cache shrunk");
+        }
     }
 
     /// Takes the shard's snapshot of `epoch` and sends its markers; with no peers, its part
@@ -676,12 +701,7 @@ impl Shard {
         }
         let target = &batch.target;
         let now = now_millis();
-        if !self.cache.contains_key(target) {
-            self.cache.insert(target.clone(), HashMap::new());
-        }
-        let Some(cells) = self.cache.get_mut(target) else {
-            return Err(Error::Internal(format!("no state cache for `{target}`")));
-        };
+        let cells = self.cache.values_mut(target);
         for spec in self.invocations.registered_states(&target.function_type) {
             if !cells.contains_key(&spec.name) {
                 let stored = self.shared.store.get(
@@ -716,9 +736,7 @@ impl Shard {
             }
         }
         let cache = &self.cache;
-        let view = |address: &Address, name: &str| {
-            cache.get(address).and_then(|cells| cells.get(name)).cloned().flatten()
-        };
+        let view = |address: &Address, name: &str| cache.value(address, name);
         let request = self.invocations.request(&batch, &view);
         self.summary.requests += 1;
         let target = batch.target.clone();
@@ -825,12 +843,7 @@ impl Shard {
     }
 
     fn apply(&mut self, address: &Address, effects: Effects) -> Result<()> {
-        if !self.cache.contains_key(address) {
-            self.cache.insert(address.clone(), HashMap::new());
-        }
-        let Some(cells) = self.cache.get_mut(address) else {
-            return Err(Error::Internal(format!("no state cache for `{address}`")));
-        };
+        let cells = self.cache.values_mut(address);
         let now = now_millis();
         for change in effects.state {
             let expiration = self
@@ -883,8 +896,9 @@ impl Shard {
         let mut writes = EpochWrites { last, ..EpochWrites::default() };
         self.committing_replies.push_back((epoch, std::mem::take(&mut self.unsent_replies)));
         for (address, names) in self.dirty.drain() {
+            self.cache.written(&address, epoch);
             for name in names {
-                let value = self.cache.get(&address).and_then(|cells| cells.get(&name)).cloned().flatten();
+                let value = self.cache.value(&address, &name);
                 let expires = if self.expires.is_empty() {
                     None
                 } else {

@@ -59,6 +59,7 @@ pub(crate) fn run(
     let mut functions_options = eddy_functions::Options {
         until_idle: args.until_idle,
         reserved_topics: topics_services_write(plan),
+        state_cache_addresses: args.state_cache_keys,
         ..Default::default()
     };
     functions_options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));

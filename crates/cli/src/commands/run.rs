@@ -35,8 +35,8 @@ pub(crate) struct RunArgs {
     /// (e.g. `100ms`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub(crate) commit_interval: Option<Duration>,
-    /// Keys of keyed state each worker keeps in memory per service; the others are read from
-    /// the state store when their records come.
+    /// Keys of keyed state each worker keeps in memory per service, and function addresses
+    /// whose state each shard keeps; the others are read from the state store when next used.
     #[arg(long, value_name = "KEYS", default_value_t = eddy_engine::DEFAULT_STATE_CACHE_KEYS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) state_cache_keys: usize,
@@ -250,7 +250,11 @@ fn run_module(data_dir: &Path, args: &RunArgs, text: &str) -> anyhow::Result<()>
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
     let store = StateStore::open(&data_dir.join("state"))
         .with_context(|| format!("cannot use data directory '{}'", data_dir.display()))?;
-    let mut options = eddy_functions::Options { until_idle: args.until_idle, ..Default::default() };
+    let mut options = eddy_functions::Options {
+        until_idle: args.until_idle,
+        state_cache_addresses: args.state_cache_keys,
+        ..Default::default()
+    };
     options.wasm.cache_dir = Some(data_dir.join("wasm-cache"));
     if let Some(workers) = args.workers {
         options.shards = workers;
