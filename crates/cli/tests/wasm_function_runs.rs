@@ -70,3 +70,33 @@ fn a_wasm_function_greets_through_eddy_run_and_eddy_invoke() {
     assert_eq!(got, ["Hello Ann, #1", "Hello Bob, #1", "Hello Bob, #2"]);
     assert!(state.contains("\"value\":2"), "{state}");
 }
+
+#[test]
+fn a_relative_data_directory_holds_the_compilation_cache() {
+    let eddy = Eddy::new();
+    let work = eddy.scratch("");
+    std::fs::write(work.join("module.yaml"), MODULE).unwrap();
+    std::fs::copy(eddy_test_guests::component("fn-greeter"), work.join("greeter.wasm")).unwrap();
+    // `--data-dir data`, then the default `./.eddy`: both relative to the working directory.
+    for data_dir in [Some("data"), None] {
+        let eddy_in_work = |args: &[&str]| {
+            let mut command = std::process::Command::new(common::eddy_bin());
+            command.current_dir(&work).env_remove("RUST_LOG").env_remove("EDDY_DATA_DIR");
+            if let Some(data_dir) = data_dir {
+                command.args(["--data-dir", data_dir]);
+            }
+            let output = command.args(args).output().unwrap();
+            assert!(output.status.success(), "eddy {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8(output.stdout).unwrap()
+        };
+        eddy_in_work(&["invoke", "example/greeter", "ann", "Ann"]);
+        eddy_in_work(&["run", "module.yaml", "--until-idle", "--commit-interval", "20ms"]);
+        assert_eq!(eddy_in_work(&["consume", "greetings", "-B", "-d"]).trim(), "Hello Ann, #1");
+        let cache = work.join(data_dir.unwrap_or(".eddy")).join("wasm-cache");
+        assert!(
+            cache.read_dir().unwrap().next().is_some(),
+            "the compiled function is cached in {}",
+            cache.display()
+        );
+    }
+}

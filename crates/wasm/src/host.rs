@@ -103,7 +103,9 @@ pub struct CacheStats {
 fn open_cache(dir: &Path) -> Result<Cache> {
     let failed = |reason: String| Error::Cache { dir: dir.to_owned(), reason };
     std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+    // wasmtime takes only an absolute directory; a data directory may be given relative.
+    let absolute = std::path::absolute(dir).map_err(|e| failed(e.to_string()))?;
     let mut config = CacheConfig::new();
-    config.with_directory(dir);
+    config.with_directory(absolute);
     Cache::new(config).map_err(|e| failed(format!("{e:#}")))
 }
