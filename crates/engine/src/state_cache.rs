@@ -91,30 +91,8 @@ impl StateCache {
     /// store holds until three quarters of `capacity` are left, or none may go. Returns how
     /// many were dropped.
     pub(crate) fn shrink(&mut self, capacity: usize, epoch: u64) -> usize {
-        if self.slots.len() <= capacity {
-            return 0;
-        }
-        let before = self.slots.len();
-        let mut excess = before - (capacity - capacity / 4);
-        let stored = |slot: &Slot| !slot.dirty && slot.written < epoch;
-        self.slots.retain(|_, slot| {
-            if excess > 0 && stored(slot) && !slot.used {
-                excess -= 1;
-                return false;
-            }
-            slot.used = false;
-            true
-        });
-        if excess > 0 {
-            self.slots.retain(|_, slot| {
-                if excess > 0 && stored(slot) {
-                    excess -= 1;
-                    return false;
-                }
-                true
-            });
-        }
-        before - self.slots.len()
+        let stored = |_: &Bytes, slot: &Slot| !slot.dirty && slot.written < epoch;
+        eddy_state::shrink_to_bound(&mut self.slots, capacity, |slot| &mut slot.used, stored, |_, _| {})
     }
 }
 

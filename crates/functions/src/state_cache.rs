@@ -74,27 +74,13 @@ impl StateCache {
         keep: impl Fn(&Address) -> bool,
         mut dropped: impl FnMut(&Address, &Values),
     ) -> usize {
-        if self.addresses.len() <= capacity {
-            return 0;
-        }
-        let before = self.addresses.len();
-        let mut excess = before - (capacity - capacity / 4);
-        // First those unused since the last shrink (clearing the marks as it goes), then any.
-        for second_chance in [true, false] {
-            if excess == 0 {
-                break;
-            }
-            self.addresses.retain(|address, cells| {
-                let used = std::mem::take(&mut cells.used) && second_chance;
-                if excess > 0 && !used && cells.written <= committed && !keep(address) {
-                    excess -= 1;
-                    dropped(address, &cells.values);
-                    return false;
-                }
-                true
-            });
-        }
-        before - self.addresses.len()
+        eddy_state::shrink_to_bound(
+            &mut self.addresses,
+            capacity,
+            |cells| &mut cells.used,
+            |address, cells| cells.written <= committed && !keep(address),
+            |address, cells| dropped(address, &cells.values),
+        )
     }
 }
 

@@ -3,7 +3,8 @@
 //! database, written once per epoch as one atomic, fsynced [`CommitBatch`].
 //!
 //! It is not a cache: the engine keeps hot state in memory per task and writes the dirty
-//! keys back at each commit. It knows nothing of the log, the engine or the meaning of the
+//! keys back at each commit; [`shrink_to_bound`] is the rule by which such state leaves memory
+//! once the store holds it. It knows nothing of the log, the engine or the meaning of the
 //! values (the engine writes JSON text; the store sees bytes).
 //!
 //! ```
@@ -80,10 +81,12 @@
 mod batch;
 mod encoding;
 mod error;
+mod eviction;
 mod store;
 mod view;
 
 pub use batch::CommitBatch;
 pub use error::{Error, Result};
+pub use eviction::shrink_to_bound;
 pub use store::{Entries, MAX_JOURNAL_BYTES, MAX_MEMTABLE_BYTES, StateStore};
 pub use view::View;
